@@ -1,0 +1,279 @@
+"""The ``arthur-capture`` command: preview and convert capture files.
+
+Exit status: 0 when nothing was rejected, 1 when something was (good records are
+still written), 2 for usage and I/O errors. Errors go to stderr as one sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+from arthur_capture.decoders import DecoderRegistry, default_registry
+from arthur_capture.decoders.text_csv import CSVDecoder
+from arthur_capture.errors import CaptureError, RejectedError
+from arthur_capture.output import arthur_json, dumps_json
+from arthur_capture.reading import DEFAULT_MAX_LINE_BYTES, CaptureReader, Ledger, Reject
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from arthur_capture.records import InferenceRecord
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_REJECTS = 1
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A problem with the command line or the files named on it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise _UsageError(message)
+
+
+def _content_type_pair(text: str) -> tuple[str, str]:
+    old, eq, new = text.partition("=")
+    if not eq or not old.strip() or not new.strip():
+        msg = f"expected OLD=NEW, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return old.strip(), new.strip()
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("files", nargs="+", metavar="FILE", help="capture files (.jsonl, or gzip)")
+    common.add_argument(
+        "--sniff",
+        action="store_true",
+        help="when a content type has no decoder, try JSON, then JSON Lines, then CSV",
+    )
+    common.add_argument(
+        "--content-type",
+        action="append",
+        type=_content_type_pair,
+        default=[],
+        metavar="OLD=NEW",
+        help="decode content type OLD as NEW (e.g. text/html=application/json); repeatable",
+    )
+    common.add_argument(
+        "--csv-header",
+        action="store_true",
+        help="read the first row of every CSV body as column names",
+    )
+    common.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="N",
+        help="reject longer lines as line_too_large (default: %(default)s)",
+    )
+    common.add_argument(
+        "--strict", action="store_true", help="stop at the first reject (exit status 1)"
+    )
+
+    parser = _Parser(
+        prog="arthur-capture",
+        description="Turn SageMaker Data Capture files into Arthur inference records.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    preview = commands.add_parser(
+        "preview", parents=[common], help="print the first records as a table and the ledger"
+    )
+    preview.add_argument(
+        "-n", "--limit", type=int, default=10, help="records to show (default: %(default)s)"
+    )
+    convert = commands.add_parser(
+        "convert", parents=[common], help="write Arthur inference objects as JSON lines"
+    )
+    convert.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    convert.add_argument("--rejects", metavar="REJECTS.jsonl", help="dead-letter file for rejects")
+    convert.add_argument("--summary", metavar="SUMMARY.json", help="write the ledger as JSON")
+    return parser
+
+
+def _version() -> str:
+    from arthur_capture import __version__  # noqa: PLC0415
+
+    return __version__
+
+
+def _reader(args: argparse.Namespace) -> CaptureReader:
+    if args.max_line_bytes < 1:
+        raise _UsageError("--max-line-bytes must be positive")
+    registry: DecoderRegistry = default_registry()
+    if args.csv_header:
+        registry.register(CSVDecoder(header=True), replace=True)
+    return CaptureReader(
+        registry=registry,
+        strict=args.strict,
+        max_line_bytes=args.max_line_bytes,
+        sniff=args.sniff,
+        content_types=dict(args.content_type),
+    )
+
+
+def _items(
+    reader: CaptureReader, files: Sequence[str], ledger: Ledger
+) -> Iterator[InferenceRecord | Reject]:
+    for path in files:
+        yield from reader.iter_source(path, ledger=ledger)
+
+
+def _open_out(path: str | None) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if path is None or path == "-":
+        return contextlib.nullcontext(sys.stdout.buffer)
+    try:
+        return open(path, "wb")  # noqa: PTH123 - returned as a context manager
+    except OSError as exc:
+        raise _UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _summary_line(ledger: Ledger) -> str:
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(ledger.rejects_by_reason.items()))
+    text = (
+        f"{ledger.lines} lines: {ledger.events} events, {ledger.blank_lines} blank, "
+        f"{ledger.rejected_lines} rejected; {ledger.records} records"
+    )
+    if reasons:
+        text += f" (rejects: {reasons})"
+    return text
+
+
+def _convert(args: argparse.Namespace) -> int:
+    reader = _reader(args)
+    ledger = Ledger()
+    rejected = False
+    with (
+        _open_out(args.output) as out,
+        _open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as dead,
+    ):
+        try:
+            for item in _items(reader, args.files, ledger):
+                if isinstance(item, Reject):
+                    rejected = True
+                    if dead is not None:
+                        dead.write(dumps_json(item.to_dict()) + b"\n")
+                else:
+                    out.write(arthur_json(item) + b"\n")
+        except RejectedError as exc:
+            rejected = True
+            if dead is not None and isinstance(exc.reject, Reject):
+                dead.write(dumps_json(exc.reject.to_dict()) + b"\n")
+            print(f"arthur-capture: stopped (--strict): {exc.message}", file=sys.stderr)
+    if args.summary:
+        try:
+            with open(args.summary, "wb") as handle:  # noqa: PTH123
+                handle.write(dumps_json(ledger.to_dict()) + b"\n")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {args.summary}: {exc.strerror or exc}") from exc
+    print(_summary_line(ledger), file=sys.stderr)
+    return EXIT_REJECTS if rejected else EXIT_OK
+
+
+def _cell(value: object, width: int = 18) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(records: list[InferenceRecord], max_columns: int = 6) -> list[str]:
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record.inputs))
+        names.update(dict.fromkeys(record.outputs))
+    value_names = list(names)
+    shown = value_names[:max_columns]
+    if len(value_names) > max_columns:
+        # Keep the outputs visible: show the first inputs and every output name up to the limit.
+        outputs = [n for n in value_names if any(n in r.outputs for r in records)]
+        inputs = [n for n in value_names if n not in outputs]
+        keep = max(1, max_columns - len(outputs))
+        shown = inputs[:keep] + outputs[: max_columns - keep]
+    header = ["partner_inference_id", "inference_timestamp", *shown]
+    rows = [
+        [
+            r.partner_inference_id,
+            r.inference_timestamp.isoformat(),
+            *[r.inputs.get(n, r.outputs.get(n)) for n in shown],
+        ]
+        for r in records
+    ]
+    cells = [[_cell(v, 40 if i < 2 else 18) for i, v in enumerate(row)] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if len(value_names) > len(shown):
+        lines.append(f"({len(value_names) - len(shown)} more value column(s) not shown)")
+    return lines
+
+
+def _preview(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise _UsageError("--limit must not be negative")
+    reader = _reader(args)
+    ledger = Ledger()
+    shown: list[InferenceRecord] = []
+    rejects: list[Reject] = []
+    try:
+        for item in _items(reader, args.files, ledger):
+            if isinstance(item, Reject):
+                rejects.append(item)
+            elif len(shown) < args.limit:
+                shown.append(item)
+    except RejectedError as exc:
+        print(f"arthur-capture: stopped (--strict): {exc.message}", file=sys.stderr)
+        return EXIT_REJECTS
+    out = sys.stdout
+    if shown:
+        for line in _table(shown):
+            print(line, file=out)
+        if ledger.records > len(shown):
+            print(f"… {ledger.records - len(shown)} more record(s)", file=out)
+    else:
+        print("(no records)", file=out)
+    print(file=out)
+    print(_summary_line(ledger), file=out)
+    for reject in rejects[:5]:
+        print(
+            f"  rejected {reject.source}:{reject.line} {reject.reason}: {reject.message}", file=out
+        )
+    if len(rejects) > 5:
+        print(f"  … {len(rejects) - 5} more reject(s)", file=out)
+    return EXIT_REJECTS if rejects else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "preview":
+            return _preview(args)
+        return _convert(args)
+    except _UsageError as exc:
+        print(f"arthur-capture: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CaptureError as exc:
+        print(f"arthur-capture: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout = None  # type: ignore[assignment,unused-ignore]
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("arthur-capture: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

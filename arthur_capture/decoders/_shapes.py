@@ -1,0 +1,155 @@
+"""Rules that turn parsed JSON values into inferences, shared by the JSON decoders.
+
+The rules are written down in ``docs/decoders.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from arthur_capture.errors import InvalidPayloadError
+
+if TYPE_CHECKING:
+    from arthur_capture.decoders import Inference
+
+__all__ = ["DEFAULT_MAX_DEPTH", "RESERVED_NAMES", "WRAPPER_KEYS", "document_inferences", "item"]
+
+DEFAULT_MAX_DEPTH = 32
+"""How deep a single value may nest (a scalar is 0, ``[1]`` is 1, ``[[1]]`` is 2)."""
+
+WRAPPER_KEYS = frozenset({"instances", "predictions"})
+"""Top-level keys of Arthur's and SageMaker's documented batch layouts."""
+
+COLUMN_KEYS = frozenset({"features", "probabilities"})
+"""Item keys whose list holds column-ordered values (``{"features": [...]}``)."""
+
+RESERVED_NAMES = WRAPPER_KEYS | COLUMN_KEYS
+"""Names Arthur refuses in a name → value map, because they name the layouts."""
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    """Raise if a value nests deeper than ``max_depth``; iterative, so never a RecursionError."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth + 1 > max_depth:
+            msg = f"a value nests deeper than the limit of {max_depth} levels"
+            raise InvalidPayloadError(msg)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _checked_values(values: list[Any], max_depth: int) -> list[Any]:
+    for value in values:
+        if isinstance(value, (list, dict)):
+            _check_depth(value, max_depth - 1)
+    return values
+
+
+def _checked_map(mapping: dict[str, Any], max_depth: int) -> dict[str, Any]:
+    reserved = RESERVED_NAMES.intersection(mapping)
+    if reserved:
+        names = ", ".join(sorted(reserved))
+        msg = (
+            f"a name → value record may not use the reserved name(s) {names} "
+            "(they name the documented layouts)"
+        )
+        raise InvalidPayloadError(msg)
+    for value in mapping.values():
+        if isinstance(value, (list, dict)):
+            _check_depth(value, max_depth - 1)
+    return mapping
+
+
+def item(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Inference:
+    """Read one batch item (an element of a list, or one JSON Lines line) as one inference.
+
+    - ``{"features": [...]}`` or ``{"probabilities": [...]}`` (the only key): column-ordered values;
+    - ``{"data": {"features": {"values": [...]}}}`` (dense): column-ordered values;
+    - any other object: a name → value map (reserved names refused);
+    - a list: column-ordered values;
+    - a scalar (number, string, boolean, null): one column-ordered value.
+    """
+    if isinstance(obj, dict):
+        if len(obj) == 1:
+            ((key, value),) = obj.items()
+            if key in COLUMN_KEYS and isinstance(value, list):
+                return _checked_values(value, max_depth)
+            if key == "data" and isinstance(value, dict):
+                return _nested_features(value, max_depth)
+        return _checked_map(obj, max_depth)
+    if isinstance(obj, list):
+        return _checked_values(obj, max_depth)
+    return [obj]
+
+
+def _nested_features(data: dict[str, Any], max_depth: int) -> Inference:
+    features = data.get("features")
+    if len(data) == 1 and isinstance(features, dict):
+        if "keys" in features or "shape" in features:
+            msg = "sparse features ({keys, shape, values}) are not supported; send dense values"
+            raise InvalidPayloadError(msg)
+        values = features.get("values")
+        if len(features) == 1 and isinstance(values, list):
+            return _checked_values(values, max_depth)
+    return _checked_map({"data": data}, max_depth)
+
+
+def _columns(doc: dict[str, list[Any]], max_depth: int) -> list[Inference]:
+    lengths = {name: len(values) for name, values in doc.items()}
+    distinct = set(lengths.values())
+    if len(distinct) != 1:
+        shown = ", ".join(f"{name}={n}" for name, n in lengths.items())
+        msg = f"column-oriented object has lists of unequal length ({shown})"
+        raise InvalidPayloadError(msg)
+    (count,) = distinct
+    if count == 0:
+        msg = "column-oriented object has empty lists: it holds no inference"
+        raise InvalidPayloadError(msg)
+    for values in doc.values():
+        _checked_values(values, max_depth)
+    names = list(doc)
+    columns = list(doc.values())
+    return [
+        {name: column[i] for name, column in zip(names, columns, strict=True)} for i in range(count)
+    ]
+
+
+def document_inferences(doc: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Inference]:
+    """Read a whole ``application/json`` document as a list of inferences (rules J1-J10).
+
+    1. A list: one inference per element, each read by :func:`item`.
+    2. An object with a single key whose value is a list, when the key is ``instances`` or
+       ``predictions`` or every element is an object or a list: one inference per element.
+    3. An object whose values are all lists: column-oriented, one inference per position;
+       the lists must have equal, non-zero lengths.
+    4. Any other object: one name → value inference.
+    5. A scalar: one inference with one column-ordered value.
+
+    Raises:
+        InvalidPayloadError: The document holds no inference or breaks a rule.
+    """
+    if isinstance(doc, list):
+        if not doc:
+            raise InvalidPayloadError("the JSON array is empty: it holds no inference")
+        return [item(element, max_depth) for element in doc]
+    if isinstance(doc, dict):
+        if not doc:
+            raise InvalidPayloadError("the JSON object is empty: it holds no inference")
+        if len(doc) == 1:
+            ((key, value),) = doc.items()
+            if isinstance(value, list) and (
+                key in WRAPPER_KEYS or (value and all(isinstance(v, (dict, list)) for v in value))
+            ):
+                if not value:
+                    raise InvalidPayloadError(f"{key!r} is an empty list: it holds no inference")
+                return [item(element, max_depth) for element in value]
+        if all(isinstance(v, list) for v in doc.values()):
+            return _columns(doc, max_depth)
+        return [item(doc, max_depth)]
+    return [[doc]]

@@ -1,0 +1,493 @@
+"""Streaming reader: capture files in, records and rejects out, with a ledger of every line.
+
+Sans-IO at heart: :meth:`CaptureReader.read_line` takes the bytes of one line; the
+iteration helpers only split streams on ``\\n`` (never text-mode newlines), undo gzip,
+and keep count.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import os
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Final
+
+import pydantic
+
+from arthur_capture.decoders import DecoderRegistry, default_registry
+from arthur_capture.errors import (
+    CaptureError,
+    InvalidEventError,
+    InvalidJSONError,
+    Reason,
+    RejectedError,
+    SourceError,
+)
+from arthur_capture.events import CaptureEvent
+from arthur_capture.records import InferenceRecord, SideDecoder, expand
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+__all__ = [
+    "DEFAULT_MAX_LINE_BYTES",
+    "CaptureReader",
+    "CaptureResult",
+    "Ledger",
+    "Reject",
+    "Source",
+    "iter_records",
+    "read_records",
+]
+
+DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+"""Longest line read (64 MiB): two BASE64 sides of ~6 MB bodies fit with room to spare."""
+
+_RAW_KEEP: Final = 64 * 1024
+"""How much of an over-long line a reject keeps in ``raw``."""
+
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_BOM: Final = b"\xef\xbb\xbf"
+_READ_CHUNK: Final = 1 << 20
+
+Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Any
+"""What the reader takes: a path, the bytes of a file, a binary file object, or an
+iterable of lines (``bytes`` or ``str``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject:
+    """A line, or an inference, that was not emitted, and why."""
+
+    reason: Reason
+    """The reason code (closed set)."""
+    source: str
+    """Where the line came from."""
+    line: int
+    """1-based line number."""
+    offset: int
+    """Byte offset of the line's start within the (decompressed) source."""
+    message: str
+    """What went wrong, in one sentence."""
+    raw: bytes
+    """The line's bytes (for an over-long line, its first 64 KiB)."""
+    event_id: str | None = None
+    """The call's ``eventId``, when the line got that far."""
+    index: int | None = None
+    """The inference's index within the call, for a reject of one inference."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reject as a dead-letter JSON object; ``raw`` is base64 of the exact bytes."""
+        return {
+            "reason": str(self.reason),
+            "source": self.source,
+            "line": self.line,
+            "offset": self.offset,
+            "event_id": self.event_id,
+            "index": self.index,
+            "message": self.message,
+            "raw": base64.b64encode(self.raw).decode("ascii"),
+        }
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Counts that account for every line: ``lines == blank_lines + events + rejected_lines``.
+
+    A line counts as an event when it produced records, and as rejected when it did not.
+    """
+
+    lines: int = 0
+    """Lines read (split on ``\\n``; an unterminated last line counts)."""
+    blank_lines: int = 0
+    """Empty or whitespace-only lines, skipped on purpose."""
+    events: int = 0
+    """Lines whose inferences were emitted."""
+    records: int = 0
+    """Inferences emitted."""
+    rejected_lines: int = 0
+    """Lines rejected, each with a :class:`Reject`."""
+    rejects_by_reason: Counter[str] = field(default_factory=Counter)
+    """Rejects per reason code."""
+    sources: int = 0
+    """Sources read."""
+
+    @property
+    def balanced(self) -> bool:
+        """Whether every line is accounted for."""
+        return self.lines == self.blank_lines + self.events + self.rejected_lines
+
+    def add(self, other: Ledger) -> None:
+        """Add another ledger's counts to this one."""
+        self.lines += other.lines
+        self.blank_lines += other.blank_lines
+        self.events += other.events
+        self.records += other.records
+        self.rejected_lines += other.rejected_lines
+        self.rejects_by_reason.update(other.rejects_by_reason)
+        self.sources += other.sources
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ledger as the JSON summary the CLI writes."""
+        return {
+            "sources": self.sources,
+            "lines": self.lines,
+            "blank_lines": self.blank_lines,
+            "events": self.events,
+            "records": self.records,
+            "rejected_lines": self.rejected_lines,
+            "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())),
+            "balanced": self.balanced,
+        }
+
+
+@dataclass(slots=True)
+class CaptureResult:
+    """Everything read from one or more sources."""
+
+    records: list[InferenceRecord] = field(default_factory=list)
+    """Emitted inferences, in input order."""
+    rejects: list[Reject] = field(default_factory=list)
+    """Rejected lines and inferences, in input order."""
+    ledger: Ledger = field(default_factory=Ledger)
+    """The counts."""
+
+    def raise_for_rejects(self) -> None:
+        """Raise an ``ExceptionGroup`` of :class:`RejectedError` if anything was rejected."""
+        if self.rejects:
+            errors = [RejectedError(r, _describe(r)) for r in self.rejects]
+            msg = f"{len(errors)} reject(s)"
+            raise ExceptionGroup(msg, errors)
+
+
+def _describe(reject: Reject) -> str:
+    return f"{reject.source}:{reject.line}: {reject.reason}: {reject.message}"
+
+
+def _pydantic_error(
+    exc: pydantic.ValidationError, line: bytes, *, terminated: bool
+) -> CaptureError:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        detail = str(first.get("ctx", {}).get("error", first["msg"]))
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as ude:
+            return InvalidJSONError(
+                f"line is not valid UTF-8 at byte {ude.start}: {ude.reason}", Reason.INVALID_UTF8
+            )
+        if "recursion limit" in detail:
+            return InvalidJSONError(f"line nests too deeply: {detail}", Reason.NESTING_TOO_DEEP)
+        if not terminated and "EOF while parsing" in detail:
+            return InvalidJSONError(
+                f"last line has no newline and ends mid-value ({detail}): the file was cut off",
+                Reason.TRUNCATED_LINE,
+            )
+        return InvalidJSONError(f"line is not valid JSON: {detail}")
+    problems = []
+    for error in errors[:3]:
+        path = ".".join(_wire_name(part) for part in error["loc"]) or "(line)"
+        problems.append(f"{path}: {error['msg']}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return InvalidEventError("not a capture event: " + "; ".join(problems) + more)
+
+
+def _wire_name(part: str | int) -> str:
+    if isinstance(part, int):
+        return str(part)
+    head, *rest = part.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+class CaptureReader:
+    """Reads capture lines into records and rejects, keeping a ledger.
+
+    Args:
+        registry: Decoders by content type (default: the built-ins plus entry points).
+        strict: Raise :class:`RejectedError` at the first reject instead of collecting it.
+        max_line_bytes: Longer lines are rejected with ``line_too_large`` (memory stays bounded).
+        sniff: For a content type with no decoder, try JSON, then JSON Lines, then CSV.
+        content_types: Media type → media type to decode it as (e.g. ``{"text/html":
+            "application/json"}``).
+        event_versions: The ``eventVersion`` values accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: DecoderRegistry | None = None,
+        strict: bool = False,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        sniff: bool = False,
+        content_types: Mapping[str, str] | None = None,
+        event_versions: Iterable[str] = ("0",),
+    ) -> None:
+        """Configure a reader."""
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be positive")
+        self.registry = registry if registry is not None else default_registry()
+        self.strict = strict
+        self.max_line_bytes = max_line_bytes
+        self.event_versions = frozenset(event_versions)
+        self._sides = SideDecoder(self.registry, content_types=content_types, sniff=sniff)
+
+    def read_line(
+        self,
+        line: bytes,
+        *,
+        source: str = "<memory>",
+        line_number: int = 1,
+        offset: int = 0,
+        terminated: bool = True,
+    ) -> list[InferenceRecord] | Reject:
+        """Turn one line (without its ``\\n``) into records, or a reject. Never raises for data.
+
+        ``terminated`` is false for a stream's last line when it had no newline; an
+        incomplete value there is ``truncated_line`` rather than ``invalid_json``.
+        """
+        event_id: str | None = None
+        try:
+            try:
+                event = CaptureEvent.model_validate_json(line)
+            except pydantic.ValidationError as exc:
+                raise _pydantic_error(exc, line, terminated=terminated) from None
+            event_id = event.event_metadata.event_id
+            if event.event_version not in self.event_versions:
+                msg = f"eventVersion {event.event_version!r} is not supported (known: "
+                msg += ", ".join(sorted(self.event_versions)) + ")"
+                raise InvalidEventError(msg, Reason.UNSUPPORTED_EVENT_VERSION)
+            return expand(event, self._sides, source=source, line_number=line_number)
+        except CaptureError as exc:
+            reason = exc.reason or Reason.INVALID_EVENT
+            return Reject(
+                reason=reason,
+                source=source,
+                line=line_number,
+                offset=offset,
+                message=exc.message,
+                raw=line,
+                event_id=event_id,
+            )
+        except RecursionError:
+            return Reject(
+                reason=Reason.NESTING_TOO_DEEP,
+                source=source,
+                line=line_number,
+                offset=offset,
+                message="a value nests too deeply to process",
+                raw=line,
+                event_id=event_id,
+            )
+
+    def iter_source(
+        self,
+        source: Source,
+        *,
+        name: str | None = None,
+        ledger: Ledger | None = None,
+    ) -> Iterator[InferenceRecord | Reject]:
+        """Yield the records and rejects of one source, in order, updating ``ledger``.
+
+        Raises:
+            SourceError: The source cannot be opened or read.
+            RejectedError: In strict mode, at the first reject.
+        """
+        ledger = ledger if ledger is not None else Ledger()
+        ledger.sources += 1
+        label = name if name is not None else _source_name(source)
+        for line_number, offset, raw, status in _framed_lines(source, self.max_line_bytes):
+            ledger.lines += 1
+            result: list[InferenceRecord] | Reject
+            if status is _Status.OK or status is _Status.UNTERMINATED:
+                if not raw.strip(b" \t\r"):
+                    ledger.blank_lines += 1
+                    continue
+                result = self.read_line(
+                    raw[:-1] if raw.endswith(b"\r") else raw,
+                    source=label,
+                    line_number=line_number,
+                    offset=offset,
+                    terminated=status is _Status.OK,
+                )
+            else:
+                result = _framing_reject(status, raw, label, line_number, offset, self)
+            if isinstance(result, Reject):
+                ledger.rejected_lines += 1
+                ledger.rejects_by_reason[str(result.reason)] += 1
+                if self.strict:
+                    raise RejectedError(result, _describe(result))
+                yield result
+                continue
+            ledger.events += 1
+            ledger.records += len(result)
+            yield from result
+
+    def read(self, *sources: Source) -> CaptureResult:
+        """Read every source into one :class:`CaptureResult`."""
+        result = CaptureResult()
+        for source in sources:
+            for item in self.iter_source(source, ledger=result.ledger):
+                if isinstance(item, Reject):
+                    result.rejects.append(item)
+                else:
+                    result.records.append(item)
+        return result
+
+
+class _Status:
+    """Framing outcomes for one physical line (sentinels, compared by identity)."""
+
+    OK = object()
+    UNTERMINATED = object()
+    TOO_LARGE = object()
+    TRUNCATED_GZIP = object()
+    BAD_GZIP = object()
+    BAD_TEXT = object()
+
+
+def _framing_reject(
+    status: object, raw: bytes, source: str, line: int, offset: int, reader: CaptureReader
+) -> Reject:
+    if status is _Status.TOO_LARGE:
+        reason = Reason.LINE_TOO_LARGE
+        message = f"line is longer than the limit of {reader.max_line_bytes} bytes"
+    elif status is _Status.TRUNCATED_GZIP:
+        reason = Reason.TRUNCATED_LINE
+        message = "the gzip stream ends early: the file was cut off; lines before the cut are kept"
+    elif status is _Status.BAD_GZIP:
+        reason = Reason.INVALID_COMPRESSION
+        message = "the gzip stream is corrupt; lines before the corruption are kept"
+    else:
+        reason = Reason.INVALID_UTF8
+        message = "line is a str with characters that cannot be encoded as UTF-8"
+    return Reject(reason=reason, source=source, line=line, offset=offset, message=message, raw=raw)
+
+
+def _source_name(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, (bytes, bytearray)):
+        return "<bytes>"
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+def _framed_lines(source: Source, max_line_bytes: int) -> Iterator[tuple[int, int, bytes, object]]:
+    """Yield ``(line_number, offset, bytes_without_newline, status)`` for each physical line."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            handle = open(source, "rb")  # noqa: SIM115, PTH123 - closed below, in the generator
+        except OSError as exc:
+            raise SourceError(f"cannot open {os.fspath(source)}: {exc.strerror or exc}") from exc
+        with handle:
+            yield from _stream_lines(handle, max_line_bytes)
+    elif isinstance(source, (bytes, bytearray)):
+        yield from _stream_lines(io.BytesIO(bytes(source)), max_line_bytes)
+    elif hasattr(source, "read"):
+        yield from _stream_lines(source, max_line_bytes)
+    else:
+        yield from _iterable_lines(source, max_line_bytes)
+
+
+def _stream_lines(
+    stream: IO[bytes], max_line_bytes: int
+) -> Iterator[tuple[int, int, bytes, object]]:
+    buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    try:
+        head = bytes(buffered.peek(3)[:3])
+    except OSError as exc:
+        raise SourceError(f"cannot read source: {exc}") from exc
+    if head[:2] == _GZIP_MAGIC:
+        buffered = gzip.GzipFile(fileobj=buffered, mode="rb")
+        buffered = io.BufferedReader(buffered, buffer_size=_READ_CHUNK)
+        try:
+            head = bytes(buffered.peek(3)[:3])
+        except (EOFError, OSError, zlib.error):
+            head = b""
+    offset = 0
+    line_number = 0
+    if head == _BOM:
+        buffered.read(3)
+        offset = 3
+    limit = max_line_bytes + 1
+    while True:
+        try:
+            chunk = buffered.readline(limit)
+        except EOFError:
+            line_number += 1
+            yield line_number, offset, b"", _Status.TRUNCATED_GZIP
+            return
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            line_number += 1
+            yield line_number, offset, str(exc).encode(), _Status.BAD_GZIP
+            return
+        except OSError as exc:
+            raise SourceError(f"cannot read source: {exc}") from exc
+        if not chunk:
+            return
+        line_number += 1
+        start = offset
+        offset += len(chunk)
+        if chunk.endswith(b"\n"):
+            yield line_number, start, chunk[:-1], _Status.OK
+        elif len(chunk) < limit:
+            yield line_number, start, chunk, _Status.UNTERMINATED
+        else:
+            kept = chunk[:_RAW_KEEP]
+            while True:
+                try:
+                    rest = buffered.readline(_READ_CHUNK)
+                except (EOFError, gzip.BadGzipFile, zlib.error):
+                    rest = b""
+                offset += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield line_number, start, kept, _Status.TOO_LARGE
+
+
+def _iterable_lines(
+    lines: Iterable[bytes | str], max_line_bytes: int
+) -> Iterator[tuple[int, int, bytes, object]]:
+    offset = 0
+    line_number = 0
+    for item in lines:
+        status = _Status.OK
+        if isinstance(item, str):
+            try:
+                data = item.encode("utf-8")
+            except UnicodeEncodeError:
+                data = item.encode("utf-8", "surrogatepass")
+                status = _Status.BAD_TEXT
+        else:
+            data = bytes(item)
+        if line_number == 0 and data.startswith(_BOM):
+            data = data[3:]
+            offset += 3
+        parts = data.split(b"\n")
+        if len(parts) > 1 and parts[-1] == b"":
+            parts.pop()
+        for part in parts:
+            line_number += 1
+            size = len(part) + 1
+            if len(part) > max_line_bytes:
+                yield line_number, offset, part[:_RAW_KEEP], _Status.TOO_LARGE
+            else:
+                yield line_number, offset, part, status
+            offset += size
+
+
+def iter_records(
+    source: Source, *, name: str | None = None, ledger: Ledger | None = None, **options: Any
+) -> Iterator[InferenceRecord | Reject]:
+    """Stream the records and rejects of one source. ``options`` go to :class:`CaptureReader`."""
+    return CaptureReader(**options).iter_source(source, name=name, ledger=ledger)
+
+
+def read_records(*sources: Source, **options: Any) -> CaptureResult:
+    """Read sources into a :class:`CaptureResult`. ``options`` go to :class:`CaptureReader`."""
+    return CaptureReader(**options).read(*sources)

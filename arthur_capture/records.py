@@ -1,0 +1,237 @@
+"""Per-inference records and the expansion of one capture event into them.
+
+:func:`expand` is the one place that decodes both sides of a call, pairs request
+inference *i* with response inference *i*, checks the counts and assigns Arthur's
+partner inference IDs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from arthur_capture.decoders import DecoderRegistry, Inference, Payload, parse_media_type
+from arthur_capture.errors import (
+    CaptureError,
+    CountMismatchError,
+    InvalidBase64Error,
+    InvalidEventError,
+    NameConflictError,
+    UnknownContentTypeError,
+)
+from arthur_capture.events import CaptureEvent, CaptureSide, Encoding
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+__all__ = ["InferenceRecord", "SideDecoder", "expand", "partner_inference_id"]
+
+_SNIFF_ORDER = ("application/json", "application/jsonlines", "text/csv")
+_ENCODING_TYPES = {Encoding.CSV: "text/csv", Encoding.JSON: "application/json"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InferenceRecord:
+    """One inference of one call, ready to map to Arthur.
+
+    Do not subclass. ``inputs`` and ``outputs`` keep the order the payload gave.
+    """
+
+    partner_inference_id: str
+    """Arthur's ID: ``inferenceId`` or else ``eventId``, plus ``_<index>`` in a batch of several."""
+    inference_timestamp: datetime
+    """``eventMetadata.inferenceTime``, timezone-aware."""
+    inputs: Mapping[str, Any]
+    """Request values by name (``input_0``… for column-ordered values)."""
+    outputs: Mapping[str, Any]
+    """Response values by name (``output_0``… for column-ordered values)."""
+    event_id: str
+    """SageMaker's ``eventId`` of the call."""
+    inference_id: str | None
+    """The caller's ``inferenceId``, if any."""
+    index: int
+    """0-based position of this inference within the call."""
+    batch_size: int
+    """How many inferences the call held."""
+    source: str
+    """Where the line came from (a path, URI or name)."""
+    line_number: int
+    """1-based line number within the source."""
+    custom_attributes: tuple[str, ...] = field(default=())
+    """``eventMetadata.customAttributes``, as opaque strings."""
+
+    def inference_data(self) -> dict[str, Any]:
+        """Inputs and outputs in one map, as Arthur's ``inference_data``."""
+        return {**self.inputs, **self.outputs}
+
+    def to_arthur(self) -> dict[str, Any]:
+        """The record as an Arthur inference object (timestamp left as a ``datetime``)."""
+        return {
+            "partner_inference_id": self.partner_inference_id,
+            "inference_timestamp": self.inference_timestamp,
+            "inference_data": {**self.inputs, **self.outputs},
+        }
+
+
+def partner_inference_id(base: str, index: int, batch_size: int) -> str:
+    """Arthur's partner inference ID: ``base`` for a single inference, else ``base_<index>``."""
+    return base if batch_size == 1 else f"{base}_{index}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _column_names(prefix: str, width: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}{i}" for i in range(width))
+
+
+def _named(inference: Inference, prefix: str) -> dict[str, Any]:
+    if isinstance(inference, dict):
+        return inference
+    return dict(zip(_column_names(prefix, len(inference)), inference, strict=True))
+
+
+class SideDecoder:
+    """Turns one captured side into inferences, through a decoder registry.
+
+    Args:
+        registry: Where decoders are looked up by content type.
+        content_types: Media type → media type to use instead (e.g. ``{"text/html":
+            "application/json"}`` for a container that mislabels its JSON).
+        sniff: When no decoder matches, try JSON, then JSON Lines, then CSV.
+    """
+
+    __slots__ = ("content_types", "registry", "sniff")
+
+    def __init__(
+        self,
+        registry: DecoderRegistry,
+        *,
+        content_types: Mapping[str, str] | None = None,
+        sniff: bool = False,
+    ) -> None:
+        """Create a side decoder."""
+        self.registry = registry
+        self.content_types = {
+            parse_media_type(k)[0]: parse_media_type(v)[0] for k, v in (content_types or {}).items()
+        }
+        self.sniff = sniff
+
+    def decode(self, side: CaptureSide) -> list[Inference]:
+        """Decode one side: undo the transport encoding, then dispatch on the content type.
+
+        Raises:
+            PayloadError: The body cannot be read (a subclass names the reason).
+        """
+        media_type, params = parse_media_type(side.observed_content_type)
+        media_type = self.content_types.get(media_type, media_type)
+        if not media_type:
+            media_type = _ENCODING_TYPES.get(side.encoding, "")
+        body: str | bytes
+        if side.encoding is Encoding.BASE64:
+            try:
+                body = base64.b64decode(side.data, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidBase64Error(f"data is not valid base64: {exc}") from exc
+        else:
+            body = side.data
+        payload = Payload(body, media_type, params)
+        try:
+            decoder = self.registry.get(media_type)
+        except UnknownContentTypeError:
+            if not self.sniff:
+                raise
+            return self._sniffed(body, params)
+        return decoder.decode(payload)
+
+    def _sniffed(self, body: str | bytes, params: Mapping[str, str]) -> list[Inference]:
+        last: CaptureError | None = None
+        for media_type in _SNIFF_ORDER:
+            try:
+                decoder = self.registry.get(media_type)
+                return decoder.decode(Payload(body, media_type, params))
+            except CaptureError as exc:
+                last = exc
+        msg = f"content sniffing found no decoder that reads the body (last error: {last})"
+        raise UnknownContentTypeError(msg)
+
+
+def _single_row_split(
+    inputs: Sequence[Inference], outputs: Sequence[Inference]
+) -> list[Inference] | None:
+    """The pre-2022 XGBoost CSV case: N>1 requests answered by one row of exactly N scalars."""
+    if len(inputs) > 1 and len(outputs) == 1:
+        row = outputs[0]
+        if (
+            isinstance(row, list)
+            and len(row) == len(inputs)
+            and not any(isinstance(v, (list, dict)) for v in row)
+        ):
+            return [[v] for v in row]
+    return None
+
+
+def expand(
+    event: CaptureEvent,
+    sides: SideDecoder,
+    *,
+    source: str = "<memory>",
+    line_number: int = 1,
+) -> list[InferenceRecord]:
+    """Decode both sides of a call and pair them into records.
+
+    Raises:
+        InvalidEventError: The event has neither side.
+        PayloadError: A side cannot be decoded.
+        CountMismatchError: The sides hold different numbers of inferences.
+        NameConflictError: A value name is used on both sides.
+    """
+    capture = event.capture_data
+    request = capture.endpoint_input
+    response = capture.endpoint_output
+    if request is None and response is None:
+        msg = "captureData has neither endpointInput nor endpointOutput"
+        raise InvalidEventError(msg)
+    inputs = sides.decode(request) if request is not None else None
+    outputs = sides.decode(response) if response is not None else None
+    if inputs is not None and outputs is not None and len(inputs) != len(outputs):
+        split = _single_row_split(inputs, outputs)
+        if split is None:
+            msg = (
+                f"the request holds {len(inputs)} inference(s) but the response holds "
+                f"{len(outputs)}"
+            )
+            raise CountMismatchError(msg)
+        outputs = split
+    count = len(inputs) if inputs is not None else len(outputs or ())
+    meta = event.event_metadata
+    base = meta.inference_id or meta.event_id
+    attributes = tuple(meta.custom_attributes or ())
+    records: list[InferenceRecord] = []
+    for index in range(count):
+        named_in = _named(inputs[index], "input_") if inputs is not None else {}
+        named_out = _named(outputs[index], "output_") if outputs is not None else {}
+        if named_in and named_out and not named_in.keys().isdisjoint(named_out):
+            both = ", ".join(sorted(set(named_in).intersection(named_out)))
+            msg = (
+                f"inference {index}: the name(s) {both} appear in both the request and the response"
+            )
+            raise NameConflictError(msg)
+        records.append(
+            InferenceRecord(
+                partner_inference_id=partner_inference_id(base, index, count),
+                inference_timestamp=meta.inference_time,
+                inputs=named_in,
+                outputs=named_out,
+                event_id=meta.event_id,
+                inference_id=meta.inference_id,
+                index=index,
+                batch_size=count,
+                source=source,
+                line_number=line_number,
+                custom_attributes=attributes,
+            )
+        )
+    return records
