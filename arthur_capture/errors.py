@@ -77,6 +77,16 @@ class Reason(enum.StrEnum):
     """The request and the response hold different numbers of inferences."""
     NAME_CONFLICT = "name_conflict"
     """The same value name appears in the request and in the response."""
+    ID_TOO_LONG = "id_too_long"
+    """The partner inference ID is longer than Arthur's 255 characters (never cut)."""
+    UNKNOWN_ATTRIBUTE = "unknown_attribute"
+    """With a model schema: a value has no attribute (unknown name or position)."""
+    MISSING_ATTRIBUTE = "missing_attribute"
+    """With a model schema: an input or predicted attribute has no value."""
+    RESERVED_NAME = "reserved_name"
+    """With a model schema: a value uses a name Arthur reserves."""
+    INVALID_VALUE = "invalid_value"
+    """With a model schema: a value cannot be coerced to its attribute's value type."""
 
 
 class CaptureError(Exception):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from arthur_capture.reading import CaptureResult, read_records
+from arthur_capture.records import InferenceRecord
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -12,7 +14,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from arthur_capture.reading import Source
-    from arthur_capture.records import InferenceRecord
 
 __all__ = ["to_dataframe"]
 
@@ -46,10 +47,14 @@ def to_dataframe(
     records: Iterable[InferenceRecord]
     if isinstance(data, CaptureResult):
         records = data.records
-    elif isinstance(data, (list, tuple)):
-        records = data
-    else:
+    elif isinstance(data, (str, bytes, bytearray, os.PathLike)) or hasattr(data, "read"):
         records = read_records(data, **options).records
+    else:
+        items = list(data)
+        if all(isinstance(item, InferenceRecord) for item in items):
+            records = items
+        else:
+            records = read_records(items, **options).records
     rows = list(records)
     input_names: dict[str, None] = {}
     output_names: dict[str, None] = {}

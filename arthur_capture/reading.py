@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import pydantic
 
 from arthur_capture.decoders import DecoderRegistry, default_registry
+from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import (
     CaptureError,
     InvalidEventError,
@@ -29,6 +30,7 @@ from arthur_capture.errors import (
 )
 from arthur_capture.events import CaptureEvent
 from arthur_capture.records import InferenceRecord, SideDecoder, expand
+from arthur_capture.schema import MappingError, ModelSchema, SchemaMapper, check_partner_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -96,9 +98,12 @@ class Reject:
 
 @dataclass(slots=True)
 class Ledger:
-    """Counts that account for every line: ``lines == blank_lines + events + rejected_lines``.
+    """Counts that account for every line and every inference.
 
-    A line counts as an event when it produced records, and as rejected when it did not.
+    ``lines == blank_lines + events + rejected_lines``: a line is an *event* when it was
+    read and expanded into inferences, even if some (or all) of those inferences were then
+    rejected one by one; it is *rejected* when it could not be expanded.
+    ``inferences == records + rejected_inferences`` over the event lines.
     """
 
     lines: int = 0
@@ -109,12 +114,19 @@ class Ledger:
     """Lines whose inferences were emitted."""
     records: int = 0
     """Inferences emitted."""
+    rejected_inferences: int = 0
+    """Inferences of event lines rejected one by one (each with a :class:`Reject` and ``index``)."""
     rejected_lines: int = 0
     """Lines rejected, each with a :class:`Reject`."""
     rejects_by_reason: Counter[str] = field(default_factory=Counter)
     """Rejects per reason code."""
     sources: int = 0
     """Sources read."""
+
+    @property
+    def inferences(self) -> int:
+        """Inferences found in event lines: emitted plus rejected one by one."""
+        return self.records + self.rejected_inferences
 
     @property
     def balanced(self) -> bool:
@@ -127,6 +139,7 @@ class Ledger:
         self.blank_lines += other.blank_lines
         self.events += other.events
         self.records += other.records
+        self.rejected_inferences += other.rejected_inferences
         self.rejected_lines += other.rejected_lines
         self.rejects_by_reason.update(other.rejects_by_reason)
         self.sources += other.sources
@@ -139,6 +152,7 @@ class Ledger:
             "blank_lines": self.blank_lines,
             "events": self.events,
             "records": self.records,
+            "rejected_inferences": self.rejected_inferences,
             "rejected_lines": self.rejected_lines,
             "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())),
             "balanced": self.balanced,
@@ -181,6 +195,11 @@ def _pydantic_error(
             return InvalidJSONError(
                 f"line is not valid UTF-8 at byte {ude.start}: {ude.reason}", Reason.INVALID_UTF8
             )
+        if line.startswith(_BOM):
+            return InvalidJSONError(
+                "line starts with a UTF-8 BOM, which is tolerated only at byte 0 of a source",
+                Reason.INVALID_UTF8,
+            )
         if "recursion limit" in detail:
             return InvalidJSONError(f"line nests too deeply: {detail}", Reason.NESTING_TOO_DEEP)
         if not terminated and "EOF while parsing" in detail:
@@ -215,6 +234,9 @@ class CaptureReader:
         content_types: Media type → media type to decode it as (e.g. ``{"text/html":
             "application/json"}``).
         event_versions: The ``eventVersion`` values accepted.
+        schema: An Arthur model schema: records are mapped onto its attributes and values
+            coerced; an inference that does not fit is rejected on its own (with ``index``).
+            Without an explicit ``registry``, CSV fields then stay text for the schema to type.
     """
 
     def __init__(
@@ -226,11 +248,18 @@ class CaptureReader:
         sniff: bool = False,
         content_types: Mapping[str, str] | None = None,
         event_versions: Iterable[str] = ("0",),
+        schema: ModelSchema | None = None,
     ) -> None:
         """Configure a reader."""
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
-        self.registry = registry if registry is not None else default_registry()
+        if registry is None:
+            registry = default_registry()
+            if schema is not None:
+                registry.register(CSVDecoder(infer_types=False), replace=True)
+        self.registry = registry
+        self.schema = schema
+        self._mapper = SchemaMapper(schema) if schema is not None else None
         self.strict = strict
         self.max_line_bytes = max_line_bytes
         self.event_versions = frozenset(event_versions)
@@ -244,8 +273,12 @@ class CaptureReader:
         line_number: int = 1,
         offset: int = 0,
         terminated: bool = True,
-    ) -> list[InferenceRecord] | Reject:
+    ) -> list[InferenceRecord | Reject] | Reject:
         """Turn one line (without its ``\\n``) into records, or a reject. Never raises for data.
+
+        Returns a single :class:`Reject` when the line cannot be expanded, else one item per
+        inference: its record, or a :class:`Reject` with ``index`` when that inference alone
+        was refused (partner ID too long, or it does not fit the schema).
 
         ``terminated`` is false for a stream's last line when it had no newline; an
         incomplete value there is ``truncated_line`` rather than ``invalid_json``.
@@ -261,7 +294,7 @@ class CaptureReader:
                 msg = f"eventVersion {event.event_version!r} is not supported (known: "
                 msg += ", ".join(sorted(self.event_versions)) + ")"
                 raise InvalidEventError(msg, Reason.UNSUPPORTED_EVENT_VERSION)
-            return expand(event, self._sides, source=source, line_number=line_number)
+            records = expand(event, self._sides, source=source, line_number=line_number)
         except CaptureError as exc:
             reason = exc.reason or Reason.INVALID_EVENT
             return Reject(
@@ -283,6 +316,27 @@ class CaptureReader:
                 raw=line,
                 event_id=event_id,
             )
+        return [self._checked(record, line, offset) for record in records]
+
+    def _checked(
+        self, record: InferenceRecord, line: bytes, offset: int
+    ) -> InferenceRecord | Reject:
+        try:
+            if self._mapper is not None:
+                return self._mapper.map(record)
+            check_partner_id(record.partner_inference_id)
+        except MappingError as exc:
+            return Reject(
+                reason=exc.reason or Reason.INVALID_VALUE,
+                source=record.source,
+                line=record.line_number,
+                offset=offset,
+                message=f"inference {record.index} ({record.partner_inference_id}): {exc.message}",
+                raw=line,
+                event_id=record.event_id,
+                index=record.index,
+            )
+        return record
 
     def iter_source(
         self,
@@ -302,7 +356,7 @@ class CaptureReader:
         label = name if name is not None else _source_name(source)
         for line_number, offset, raw, status in _framed_lines(source, self.max_line_bytes):
             ledger.lines += 1
-            result: list[InferenceRecord] | Reject
+            result: list[InferenceRecord | Reject] | Reject
             if status is _Status.OK or status is _Status.UNTERMINATED:
                 if not raw.strip(b" \t\r"):
                     ledger.blank_lines += 1
@@ -324,7 +378,14 @@ class CaptureReader:
                 yield result
                 continue
             ledger.events += 1
-            ledger.records += len(result)
+            for item in result:
+                if isinstance(item, Reject):
+                    ledger.rejected_inferences += 1
+                    ledger.rejects_by_reason[str(item.reason)] += 1
+                    if self.strict:
+                        raise RejectedError(item, _describe(item))
+                else:
+                    ledger.records += 1
             yield from result
 
     def read(self, *sources: Source) -> CaptureResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from arthur_capture.errors import InvalidPayloadError
+from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
     from arthur_capture.decoders import Inference
@@ -40,7 +40,7 @@ def _check_depth(value: Any, max_depth: int) -> None:
             continue
         if depth + 1 > max_depth:
             msg = f"a value nests deeper than the limit of {max_depth} levels"
-            raise InvalidPayloadError(msg)
+            raise InvalidPayloadError(msg, Reason.NESTING_TOO_DEEP)
         stack.extend((child, depth + 1) for child in children)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, document_inferences
-from arthur_capture.errors import InvalidPayloadError
+from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
     from arthur_capture.decoders import Inference, Payload
@@ -28,7 +28,9 @@ def loads_payload(payload: Payload, text: str | None = None) -> object:
             return orjson.loads(payload.bytes())
         return orjson.loads(payload.text())
     except orjson.JSONDecodeError as exc:
-        raise InvalidPayloadError(f"body is not valid JSON: {exc}") from exc
+        deep = "depth limit" in str(exc)
+        reason = Reason.NESTING_TOO_DEEP if deep else Reason.INVALID_PAYLOAD
+        raise InvalidPayloadError(f"body is not valid JSON: {exc}", reason) from exc
 
 
 class JSONDecoder:

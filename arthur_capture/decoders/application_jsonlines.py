@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, item
 from arthur_capture.decoders.application_json import loads_payload
-from arthur_capture.errors import InvalidPayloadError
+from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
     from arthur_capture.decoders import Inference, Payload
@@ -45,7 +45,8 @@ class JSONLinesDecoder:
             try:
                 value = loads_payload(payload, line)
             except InvalidPayloadError as exc:
-                raise InvalidPayloadError(f"JSON Lines line {number}: {exc.message}") from exc
+                msg = f"JSON Lines line {number}: {exc.message}"
+                raise InvalidPayloadError(msg, exc.reason or Reason.INVALID_PAYLOAD) from exc
             inferences.append(item(value, self.max_depth))
         if not inferences:
             raise InvalidPayloadError("the JSON Lines body has no line: it holds no inference")
