@@ -1,24 +1,29 @@
-"""Arthur inference objects as JSON: one serialiser for the CLI, files and tests."""
+"""Arthur inference objects as JSON: one serialiser for the CLI, files, uploads and tests.
+
+The ``NewInference`` shape Arthur's ``POST /inferences`` takes, and that its
+``/inferences/file`` endpoint takes as JSON::
+
+    {"partner_inference_id": "...", "inference_timestamp": "2024-01-19T19:27:57+00:00",
+     "inference_data": {...}, "batch_id": "..."}   # batch_id for batch models only
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
 if TYPE_CHECKING:
     from arthur_capture.records import InferenceRecord
 
-__all__ = ["arthur_json", "dumps_json"]
+__all__ = ["InferenceWriter", "arthur_json", "dumps_json", "new_inference"]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
-    """Serialise what orjson does not know natively (big ints, decimals, sets)."""
-    if isinstance(value, int):
-        return float(value)
+    """Serialise what orjson does not know natively (sets, tuples, numpy-like scalars)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (set, frozenset, tuple)):
@@ -53,12 +58,72 @@ def _widen(value: Any) -> Any:
     return value
 
 
-def arthur_json(record: InferenceRecord) -> bytes:
-    """One record as an Arthur inference JSON object (no trailing newline)."""
-    return dumps_json(
-        {
-            "partner_inference_id": record.partner_inference_id,
-            "inference_timestamp": record.inference_timestamp,
-            "inference_data": {**record.inputs, **record.outputs},
-        }
-    )
+def new_inference(record: InferenceRecord, *, batch_id: str | None = None) -> dict[str, Any]:
+    """One record as Arthur's ``NewInference`` object (``batch_id`` only when given)."""
+    body: dict[str, Any] = {
+        "partner_inference_id": record.partner_inference_id,
+        "inference_timestamp": record.inference_timestamp,
+        "inference_data": {**record.inputs, **record.outputs},
+    }
+    if batch_id is not None:
+        body["batch_id"] = batch_id
+    return body
+
+
+def arthur_json(record: InferenceRecord, *, batch_id: str | None = None) -> bytes:
+    """One record as ``NewInference`` JSON (no trailing newline); NaN/±Infinity → null."""
+    return dumps_json(new_inference(record, batch_id=batch_id))
+
+
+class InferenceWriter:
+    """Streams ``NewInference`` objects to a binary file, as JSON lines or as one JSON array.
+
+    Holds one record at a time, so memory stays flat however many records pass.
+
+    Args:
+        out: A binary file object (opened ``"wb"``).
+        format: ``"jsonl"`` (one object per line) or ``"json"`` (one array, what
+            ``POST /inferences`` and the JSON form of ``/inferences/file`` take).
+        batch_id: Added to every object, for batch models.
+    """
+
+    __slots__ = ("_batch_id", "_format", "_out", "count")
+
+    def __init__(
+        self,
+        out: IO[bytes],
+        *,
+        format: Literal["jsonl", "json"] = "jsonl",  # noqa: A002 - the natural name here
+        batch_id: str | None = None,
+    ) -> None:
+        """Start writing to ``out``."""
+        if format not in ("jsonl", "json"):
+            msg = f"format must be 'jsonl' or 'json', not {format!r}"
+            raise ValueError(msg)
+        self._out = out
+        self._format = format
+        self._batch_id = batch_id
+        self.count = 0
+        """How many records were written."""
+
+    def write(self, record: InferenceRecord) -> None:
+        """Write one record."""
+        data = arthur_json(record, batch_id=self._batch_id)
+        if self._format == "jsonl":
+            self._out.write(data + b"\n")
+        else:
+            self._out.write((b"[" if self.count == 0 else b",\n") + data)
+        self.count += 1
+
+    def close(self) -> None:
+        """Finish the output (closes the JSON array); does not close the file."""
+        if self._format == "json":
+            self._out.write(b"]\n" if self.count else b"[]\n")
+
+    def __enter__(self) -> Self:
+        """Use as a context manager; :meth:`close` runs on exit."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Finish the output."""
+        self.close()

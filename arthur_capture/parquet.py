@@ -1,0 +1,171 @@
+"""Parquet files for Arthur's ``POST /inferences/file`` (extra: ``arthur-capture[parquet]``).
+
+Arthur's file endpoint takes flat Parquet: one column per attribute, plus
+``partner_inference_id``, ``inference_timestamp`` and, for batch models, ``batch_id``.
+Files are chunked at a row count (Arthur's SDK uses at most 500,000 rows a file and
+5,000-row groups); memory holds one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from arthur_capture.errors import CaptureError
+from arthur_capture.schema import ModelSchema, Stage, ValueType
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pyarrow as pa
+
+    from arthur_capture.records import InferenceRecord
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_ROW_GROUP_SIZE", "ParquetError", "write_parquet"]
+
+DEFAULT_CHUNK_ROWS: Final = 500_000
+"""Rows per file, as Arthur's SDK chunks."""
+DEFAULT_ROW_GROUP_SIZE: Final = 5_000
+"""Rows per row group, as Arthur's SDK writes."""
+
+_SEND_STAGES: Final = (Stage.PIPELINE_INPUT, Stage.NON_INPUT_DATA, Stage.PREDICTED_VALUE)
+
+
+class ParquetError(CaptureError, ValueError):
+    """Records cannot be written as Parquet (e.g. one column mixes strings and numbers)."""
+
+
+def _import_pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        msg = "Parquet output needs pyarrow: pip install 'arthur-capture[parquet]'"
+        raise ImportError(msg) from exc
+    return pa, pq
+
+
+def _arrow_type(pa: Any, value_type: ValueType) -> pa.DataType | None:
+    return {
+        ValueType.INTEGER: pa.int64(),
+        ValueType.FLOAT: pa.float64(),
+        ValueType.STRING: pa.string(),
+        ValueType.UNSTRUCTURED_TEXT: pa.string(),
+        ValueType.BOOLEAN: pa.bool_(),
+        ValueType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+        ValueType.ARRAY_STRING: pa.list_(pa.string()),
+    }.get(value_type)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+class _Chunk:
+    """Column-wise buffer of at most ``limit`` records."""
+
+    def __init__(self, schema: ModelSchema | None, batch_id: str | None) -> None:
+        self.ids: list[str] = []
+        self.times: list[Any] = []
+        self.columns: dict[str, list[Any]] = {}
+        self.batch_id = batch_id
+        self.types: dict[str, Any] = {}
+        if schema is not None:
+            for stage in _SEND_STAGES:
+                for attr in schema.stage(stage):
+                    self.columns[attr.name] = []
+                    self.types[attr.name] = attr.value_type
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, record: InferenceRecord) -> None:
+        row = len(self.ids)
+        self.ids.append(record.partner_inference_id)
+        self.times.append(record.inference_timestamp)
+        data = {**record.inputs, **record.outputs}
+        for name, column in self.columns.items():
+            column.append(_finite(data.pop(name, None)))
+        for name, value in data.items():
+            # a name first seen in this record: earlier rows are null
+            self.columns[name] = [None] * row + [_finite(value)]
+
+    def table(self, pa: Any) -> pa.Table:
+        arrays = {
+            "partner_inference_id": pa.array(self.ids, pa.string()),
+            "inference_timestamp": pa.array(self.times, pa.timestamp("us", tz="UTC")),
+        }
+        if self.batch_id is not None:
+            arrays["batch_id"] = pa.array([self.batch_id] * len(self.ids), pa.string())
+        for name, values in self.columns.items():
+            if name in arrays:
+                msg = f"attribute {name!r} clashes with an Arthur column of the same name"
+                raise ParquetError(msg)
+            value_type = self.types.get(name)
+            arrow_type = _arrow_type(pa, value_type) if value_type is not None else None
+            try:
+                arrays[name] = pa.array(values, arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                msg = (
+                    f"column {name!r} cannot be written as Parquet ({exc}); its values mix types:"
+                    " pass a model schema (--schema) so values are coerced to one type"
+                )
+                raise ParquetError(msg) from exc
+        return pa.table(arrays)
+
+
+def write_parquet(
+    records: Iterable[InferenceRecord],
+    path: str | Path,
+    *,
+    schema: ModelSchema | None = None,
+    batch_id: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+) -> list[Path]:
+    """Write records as flat Parquet files ready for Arthur's ``/inferences/file``.
+
+    One file holds at most ``chunk_rows`` rows. When everything fits in one file it is
+    written to ``path``; otherwise to ``<stem>-00000<suffix>``, ``<stem>-00001<suffix>``, ….
+    With a ``schema``, columns are the model's input, non-input and predicted attributes,
+    typed by their value types; without one, columns follow the records and pyarrow infers
+    types. NaN and ±Infinity become null.
+
+    Returns:
+        The files written, in order (none when there were no records).
+
+    Raises:
+        ParquetError: A column cannot be given one Arrow type.
+        ValueError: ``chunk_rows`` or ``row_group_size`` is not positive.
+    """
+    if chunk_rows < 1 or row_group_size < 1:
+        raise ValueError("chunk_rows and row_group_size must be positive")
+    pa, pq = _import_pyarrow()
+    target = Path(path)
+    written: list[Path] = []
+
+    def part(index: int) -> Path:
+        return target.with_name(f"{target.stem}-{index:05d}{target.suffix or '.parquet'}")
+
+    def flush(chunk: _Chunk, destination: Path) -> None:
+        pq.write_table(chunk.table(pa), destination, row_group_size=row_group_size)
+        written.append(destination)
+
+    chunk = _Chunk(schema, batch_id)
+    for record in records:
+        if len(chunk) == chunk_rows:
+            flush(chunk, part(len(written)))
+            chunk = _Chunk(schema, batch_id)
+        chunk.add(record)
+    if written:
+        flush(chunk, part(len(written)))
+    elif len(chunk):
+        flush(chunk, target)
+    return written
