@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 from arthur_capture.decoders import DecoderRegistry, default_registry
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import CaptureError, RejectedError
-from arthur_capture.output import arthur_json, dumps_json
+from arthur_capture.output import InferenceWriter, dumps_json
 from arthur_capture.reading import DEFAULT_MAX_LINE_BYTES, CaptureReader, Ledger, Reject
+from arthur_capture.schema import ModelSchema, SchemaError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -77,6 +79,12 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--strict", action="store_true", help="stop at the first reject (exit status 1)"
     )
+    common.add_argument(
+        "--schema",
+        metavar="MODEL.json",
+        help="Arthur model (GET /api/v3/models/{id}?expand=attributes) or its attribute list: "
+        "map values onto its attributes and reject inferences that do not fit",
+    )
 
     parser = _Parser(
         prog="arthur-capture",
@@ -96,7 +104,46 @@ def _build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     convert.add_argument("--rejects", metavar="REJECTS.jsonl", help="dead-letter file for rejects")
     convert.add_argument("--summary", metavar="SUMMARY.json", help="write the ledger as JSON")
+    convert.add_argument(
+        "--format",
+        choices=("jsonl", "json", "parquet"),
+        default="jsonl",
+        help="JSON lines (default), one JSON array (POST /inferences), or Parquet files "
+        "(/inferences/file; needs -o and pyarrow)",
+    )
+    convert.add_argument(
+        "--batch-id", metavar="ID", help="batch_id for every inference (batch models)"
+    )
+    convert.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=500_000,
+        metavar="N",
+        help="Parquet rows per file (default: %(default)s)",
+    )
+    validate = commands.add_parser(
+        "validate",
+        parents=[common],
+        help="dry run: count the inferences that would fail, by reason, with examples",
+    )
+    validate.add_argument(
+        "--examples", type=int, default=3, metavar="N", help="examples per reason (default: 3)"
+    )
     return parser
+
+
+def _load_schema(path: str | None) -> ModelSchema | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123
+            data = handle.read()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return ModelSchema.from_json(data)
+    except SchemaError as exc:
+        raise _UsageError(f"{path}: {exc.message}") from exc
 
 
 def _version() -> str:
@@ -108,11 +155,14 @@ def _version() -> str:
 def _reader(args: argparse.Namespace) -> CaptureReader:
     if args.max_line_bytes < 1:
         raise _UsageError("--max-line-bytes must be positive")
+    schema = _load_schema(args.schema)
     registry: DecoderRegistry = default_registry()
-    if args.csv_header:
-        registry.register(CSVDecoder(header=True), replace=True)
+    if args.csv_header or schema is not None:
+        csv_decoder = CSVDecoder(header=args.csv_header, infer_types=schema is None)
+        registry.register(csv_decoder, replace=True)
     return CaptureReader(
         registry=registry,
+        schema=schema,
         strict=args.strict,
         max_line_bytes=args.max_line_bytes,
         sniff=args.sniff,
@@ -142,32 +192,65 @@ def _summary_line(ledger: Ledger) -> str:
         f"{ledger.lines} lines: {ledger.events} events, {ledger.blank_lines} blank, "
         f"{ledger.rejected_lines} rejected; {ledger.records} records"
     )
+    if ledger.rejected_inferences:
+        text += f", {ledger.rejected_inferences} inferences rejected"
     if reasons:
         text += f" (rejects: {reasons})"
     return text
 
 
+def _records_only(
+    items: Iterator[InferenceRecord | Reject], dead: IO[bytes] | None, state: dict[str, bool]
+) -> Iterator[InferenceRecord]:
+    try:
+        for item in items:
+            if isinstance(item, Reject):
+                state["rejected"] = True
+                if dead is not None:
+                    dead.write(dumps_json(item.to_dict()) + b"\n")
+            else:
+                yield item
+    except RejectedError as exc:
+        state["rejected"] = True
+        if dead is not None and isinstance(exc.reject, Reject):
+            dead.write(dumps_json(exc.reject.to_dict()) + b"\n")
+        print(f"arthur-capture: stopped (--strict): {exc.message}", file=sys.stderr)
+
+
 def _convert(args: argparse.Namespace) -> int:
     reader = _reader(args)
+    if args.format == "parquet" and (args.output is None or args.output == "-"):
+        raise _UsageError("--format parquet needs -o OUT.parquet")
+    if args.chunk_rows < 1:
+        raise _UsageError("--chunk-rows must be positive")
     ledger = Ledger()
-    rejected = False
-    with (
-        _open_out(args.output) as out,
-        _open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as dead,
-    ):
-        try:
-            for item in _items(reader, args.files, ledger):
-                if isinstance(item, Reject):
-                    rejected = True
-                    if dead is not None:
-                        dead.write(dumps_json(item.to_dict()) + b"\n")
-                else:
-                    out.write(arthur_json(item) + b"\n")
-        except RejectedError as exc:
-            rejected = True
-            if dead is not None and isinstance(exc.reject, Reject):
-                dead.write(dumps_json(exc.reject.to_dict()) + b"\n")
-            print(f"arthur-capture: stopped (--strict): {exc.message}", file=sys.stderr)
+    state = {"rejected": False}
+    with _open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as dead:
+        records = _records_only(_items(reader, args.files, ledger), dead, state)
+        if args.format == "parquet":
+            from arthur_capture.parquet import ParquetError, write_parquet  # noqa: PLC0415
+
+            try:
+                files = write_parquet(
+                    records,
+                    args.output,
+                    schema=reader.schema,
+                    batch_id=args.batch_id,
+                    chunk_rows=args.chunk_rows,
+                )
+            except ParquetError as exc:
+                raise _UsageError(exc.message) from exc
+            except OSError as exc:
+                raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+            print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
+        else:
+            with (
+                _open_out(args.output) as out,
+                InferenceWriter(out, format=args.format, batch_id=args.batch_id) as writer,
+            ):
+                for record in records:
+                    writer.write(record)
+    rejected = state["rejected"]
     if args.summary:
         try:
             with open(args.summary, "wb") as handle:  # noqa: PTH123
@@ -252,6 +335,43 @@ def _preview(args: argparse.Namespace) -> int:
     return EXIT_REJECTS if rejects else EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    if args.schema is None:
+        raise _UsageError("validate needs --schema MODEL.json")
+    if args.examples < 0:
+        raise _UsageError("--examples must not be negative")
+    reader = _reader(args)
+    ledger = Ledger()
+    examples: dict[str, list[Reject]] = {}
+    inferences_failed: Counter[str] = Counter()
+    try:
+        for item in _items(reader, args.files, ledger):
+            if isinstance(item, Reject):
+                reason = str(item.reason)
+                # a line-level reject stands for every inference in it, however many
+                inferences_failed[reason] += 1
+                shown = examples.setdefault(reason, [])
+                if len(shown) < args.examples:
+                    shown.append(item)
+    except RejectedError as exc:
+        print(f"arthur-capture: stopped (--strict): {exc.message}", file=sys.stderr)
+        return EXIT_REJECTS
+    out = sys.stdout
+    print(
+        f"{ledger.records} of {ledger.inferences} inference(s) in {ledger.events} event line(s) "
+        f"fit the model; {ledger.rejected_inferences} inference(s) would be refused, "
+        f"{ledger.rejected_lines} line(s) could not be read",
+        file=out,
+    )
+    for reason, count in sorted(inferences_failed.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {reason}: {count}", file=out)
+        for reject in examples[reason]:
+            where = f"{reject.source}:{reject.line}"
+            print(f"    {where}: {reject.message}", file=out)
+    print(_summary_line(ledger), file=out)
+    return EXIT_REJECTS if inferences_failed else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _build_parser()
@@ -259,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "validate":
+            return _validate(args)
         return _convert(args)
     except _UsageError as exc:
         print(f"arthur-capture: {exc}", file=sys.stderr)
