@@ -223,6 +223,8 @@ def _convert(args: argparse.Namespace) -> int:
         raise _UsageError("--format parquet needs -o OUT.parquet")
     if args.chunk_rows < 1:
         raise _UsageError("--chunk-rows must be positive")
+    if reader.schema is not None and reader.schema.is_batch and args.batch_id is None:
+        raise _UsageError("the model is a batch model: Arthur needs --batch-id for its inferences")
     ledger = Ledger()
     state = {"rejected": False}
     with _open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as dead:

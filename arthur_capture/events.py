@@ -9,7 +9,14 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -64,6 +71,14 @@ class CaptureData(_WireModel):
     """The response, when the capture mode includes ``Output``."""
 
 
+def _not_a_number(value: object) -> object:
+    """Refuse epoch numbers: ``inferenceTime`` is ISO 8601 text (pydantic would read numbers)."""
+    if isinstance(value, (int, float)):
+        msg = "inferenceTime must be an ISO 8601 string, not a number"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic turns ValueError into a validation error
+    return value
+
+
 class EventMetadata(_WireModel):
     """``eventMetadata``: the call's identity and time."""
 
@@ -71,7 +86,7 @@ class EventMetadata(_WireModel):
     """SageMaker's ID for the call (one per call, not per inference)."""
     inference_id: str | None = None
     """The caller's ``InferenceId``, free text, when the caller passed one."""
-    inference_time: AwareDatetime
+    inference_time: Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
     """When the call was served; always timezone-aware."""
     custom_attributes: list[str] | None = None
     """The caller's ``CustomAttributes`` header, as opaque strings."""

@@ -66,7 +66,8 @@ def to_dataframe(
         "inference_timestamp": pd.to_datetime([r.inference_timestamp for r in rows], utc=True),
     }
     for name in input_names:
-        columns[name] = [r.inputs.get(name) for r in rows]
+        # A name is never on both sides of one record, but may be across records.
+        columns[name] = [r.inputs.get(name, r.outputs.get(name)) for r in rows]
     for name in output_names:
         if name not in columns:
             columns[name] = [r.outputs.get(name) for r in rows]

@@ -50,7 +50,7 @@ class GroundTruth:
     data: Mapping[str, Any]
     """Ground-truth attribute name → value."""
     index: int | None = None
-    """0-based index of the inference within the call (``None`` for a call of one)."""
+    """0-based index of the inference within the call (``None`` only for a call of one)."""
     batch_size: int | None = None
     """How many inferences the call held, when the row knows it."""
 
@@ -119,6 +119,12 @@ class GroundTruthJoiner:
                     "not known whether its ID takes an _<index> suffix"
                 )
                 raise GroundTruthError(msg)
+        if row.index is None and size > 1:
+            msg = (
+                f"call {row.call_id!r} held {size} inferences; the row needs an index to say "
+                "which one it labels"
+            )
+            raise GroundTruthError(msg)
         index = 0 if row.index is None else row.index
         if size < 1 or not 0 <= index < size:
             msg = f"index {index} is outside call {row.call_id!r} of {size} inference(s)"

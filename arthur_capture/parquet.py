@@ -80,8 +80,9 @@ class _Chunk:
         if schema is not None:
             for stage in _SEND_STAGES:
                 for attr in schema.stage(stage):
-                    self.columns[attr.name] = []
                     self.types[attr.name] = attr.value_type
+                    if not attr.implicit:  # Arthur derives implicit ones; a column only if sent
+                        self.columns[attr.name] = []
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,9 +135,10 @@ def write_parquet(
 
     One file holds at most ``chunk_rows`` rows. When everything fits in one file it is
     written to ``path``; otherwise to ``<stem>-00000<suffix>``, ``<stem>-00001<suffix>``, ….
-    With a ``schema``, columns are the model's input, non-input and predicted attributes,
-    typed by their value types; without one, columns follow the records and pyarrow infers
-    types. NaN and ±Infinity become null.
+    With a ``schema``, columns are the model's input, non-input and predicted attributes
+    (an ``implicit`` one only when a record carries it), typed by their value types;
+    without one, columns follow the records and pyarrow infers types. NaN and ±Infinity
+    become null.
 
     Returns:
         The files written, in order (none when there were no records).

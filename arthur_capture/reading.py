@@ -192,9 +192,18 @@ def _pydantic_error(
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as ude:
-            return InvalidJSONError(
-                f"line is not valid UTF-8 at byte {ude.start}: {ude.reason}", Reason.INVALID_UTF8
+            # A cut inside a multi-byte character is a cut, not bad text (BAD_INPUTS.md §7).
+            cut_mid_character = (
+                not terminated
+                and ude.end == len(line)
+                and ude.reason == "unexpected end of data"
+                and "EOF while parsing" in detail
             )
+            if not cut_mid_character:
+                return InvalidJSONError(
+                    f"line is not valid UTF-8 at byte {ude.start}: {ude.reason}",
+                    Reason.INVALID_UTF8,
+                )
         if line.startswith(_BOM):
             return InvalidJSONError(
                 "line starts with a UTF-8 BOM, which is tolerated only at byte 0 of a source",
@@ -455,6 +464,26 @@ def _framed_lines(source: Source, max_line_bytes: int) -> Iterator[tuple[int, in
         yield from _iterable_lines(source, max_line_bytes)
 
 
+class _Gunzip(io.RawIOBase):
+    """gzip as a raw stream that returns what one decompression step gives.
+
+    ``GzipFile.read(n)`` keeps reading until it has ``n`` bytes, so a stream cut short raises
+    ``EOFError`` and drops everything it had decompressed; ``read1`` hands it over first, so
+    the lines before a cut are kept.
+    """
+
+    def __init__(self, fileobj: IO[bytes]) -> None:
+        self._gzip = gzip.GzipFile(fileobj=fileobj, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._gzip.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _stream_lines(
     stream: IO[bytes], max_line_bytes: int
 ) -> Iterator[tuple[int, int, bytes, object]]:
@@ -464,12 +493,17 @@ def _stream_lines(
     except OSError as exc:
         raise SourceError(f"cannot read source: {exc}") from exc
     if head[:2] == _GZIP_MAGIC:
-        buffered = gzip.GzipFile(fileobj=buffered, mode="rb")
-        buffered = io.BufferedReader(buffered, buffer_size=_READ_CHUNK)
+        buffered = io.BufferedReader(_Gunzip(buffered), buffer_size=_READ_CHUNK)
         try:
             head = bytes(buffered.peek(3)[:3])
-        except (EOFError, OSError, zlib.error):
-            head = b""
+        except EOFError:  # cut inside the gzip header or before any data: not silently empty
+            yield 1, 0, b"", _Status.TRUNCATED_GZIP
+            return
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            yield 1, 0, str(exc).encode(), _Status.BAD_GZIP
+            return
+        except OSError as exc:
+            raise SourceError(f"cannot read source: {exc}") from exc
     offset = 0
     line_number = 0
     if head == _BOM:

@@ -306,7 +306,10 @@ def _to_float(value: Any) -> float | None:
     if isinstance(value, bool):
         raise CoercionError("a boolean is not a FLOAT")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise CoercionError(f"{_show(value)} is outside the FLOAT range") from None
     elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
         number = float(value)
     elif isinstance(value, str) and value.strip().lower() in ("nan", "inf", "+inf", "-inf"):
@@ -356,9 +359,9 @@ def _to_str(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise CoercionError(f"{_show(value)} is not a STRING")
+    if isinstance(value, int):
+        return str(value)  # what JSON writes, at any size
+    if isinstance(value, float):
         return orjson.dumps(value).decode()
     raise CoercionError(f"{_show(value)} is not a STRING")
 
@@ -386,8 +389,9 @@ def _show(value: Any) -> str:
 def coerce(value: Any, value_type: ValueType) -> Any:
     """Coerce one value to an Arthur value type.
 
-    ``None`` stays ``None`` (except for ``TIMESTAMP``, which Arthur refuses null); an
-    empty string is ``None`` for every type but ``STRING`` and ``UNSTRUCTURED_TEXT``.
+    ``None`` stays ``None`` (except for ``TIMESTAMP``, which Arthur refuses null), and so
+    does a NaN or ±Infinity float become ``None`` (as Arthur's SDK sends it); an empty
+    string is ``None`` for every type but ``STRING`` and ``UNSTRUCTURED_TEXT``.
     ``INTEGER`` takes integers, whole floats and integer text; ``FLOAT`` takes numbers
     and number text (non-finite becomes ``None``); ``BOOLEAN`` takes booleans, 0/1 and
     ``true/false/t/f/yes/no/1/0`` text; ``STRING`` takes text, numbers (as JSON writes
@@ -403,6 +407,8 @@ def coerce(value: Any, value_type: ValueType) -> Any:
         return _to_timestamp(value)
     if value is None:
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # Arthur's SDK nulls NaN and ±Infinity in every scalar value
     if value == "" and value_type not in (ValueType.STRING, ValueType.UNSTRUCTURED_TEXT):
         return None
     if value_type is ValueType.FLOAT:

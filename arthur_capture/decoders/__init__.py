@@ -100,6 +100,8 @@ class Payload:
             raise InvalidPayloadError(
                 f"body is not valid {self.charset} at byte {exc.start}: {exc.reason}"
             ) from exc
+        except ValueError as exc:  # "undefined" raises UnicodeError; a NUL in the name ValueError
+            raise InvalidPayloadError(f"cannot decode the body as {self.charset!r}: {exc}") from exc
 
     def bytes(self) -> bytes:
         """The body as bytes (text bodies are encoded as UTF-8)."""

@@ -47,7 +47,7 @@ def _check_depth(value: Any, max_depth: int) -> None:
 def _checked_values(values: list[Any], max_depth: int) -> list[Any]:
     for value in values:
         if isinstance(value, (list, dict)):
-            _check_depth(value, max_depth - 1)
+            _check_depth(value, max_depth)
     return values
 
 
@@ -62,7 +62,7 @@ def _checked_map(mapping: dict[str, Any], max_depth: int) -> dict[str, Any]:
         raise InvalidPayloadError(msg)
     for value in mapping.values():
         if isinstance(value, (list, dict)):
-            _check_depth(value, max_depth - 1)
+            _check_depth(value, max_depth)
     return mapping
 
 
@@ -124,6 +124,7 @@ def document_inferences(doc: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> list[In
     """Read a whole ``application/json`` document as a list of inferences (rules J1-J10).
 
     1. A list: one inference per element, each read by :func:`item`.
+       A lone ``{"features": [...]}`` or ``{"probabilities": [...]}`` is one item.
     2. An object with a single key whose value is a list, when the key is ``instances`` or
        ``predictions`` or every element is an object or a list: one inference per element.
     3. An object whose values are all lists: column-oriented, one inference per position;
@@ -143,6 +144,8 @@ def document_inferences(doc: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> list[In
             raise InvalidPayloadError("the JSON object is empty: it holds no inference")
         if len(doc) == 1:
             ((key, value),) = doc.items()
+            if key in COLUMN_KEYS and isinstance(value, list):
+                return [item(doc, max_depth)]
             if isinstance(value, list) and (
                 key in WRAPPER_KEYS or (value and all(isinstance(v, (dict, list)) for v in value))
             ):

@@ -1,0 +1,420 @@
+"""``application/json``: the shape rules of ``_shapes`` and the JSONDecoder."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from arthur_capture import (
+    CaptureSide,
+    InvalidBase64Error,
+    InvalidPayloadError,
+    Payload,
+    Reason,
+    default_registry,
+    parse_media_type,
+)
+from arthur_capture.decoders._shapes import (
+    DEFAULT_MAX_DEPTH,
+    RESERVED_NAMES,
+    document_inferences,
+    item,
+)
+from arthur_capture.decoders.application_json import JSONDecoder, loads_payload
+from arthur_capture.records import SideDecoder
+
+
+def _decode(text: str | bytes, content_type: str = "application/json", **kw: Any) -> Any:
+    media_type, params = parse_media_type(content_type)
+    return JSONDecoder(**kw).decode(Payload(text, media_type, params))
+
+
+def _nested(depth: int) -> Any:
+    """A value nesting ``depth`` levels: 0 is a scalar, 1 is ``[1]``, 2 is ``[[1]]``."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# --- item ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["features", "probabilities"])
+def test_item_single_column_key_gives_column_values(key: str) -> None:
+    assert item({key: [1.5, "a", None]}) == [1.5, "a", None]
+
+
+@pytest.mark.parametrize("key", ["features", "probabilities"])
+def test_item_column_key_with_another_key_is_a_reserved_name(key: str) -> None:
+    with pytest.raises(InvalidPayloadError, match=f"reserved name.*{key}"):
+        item({key: [1, 2], "extra": 1})
+
+
+def test_item_column_key_whose_value_is_not_a_list_is_a_reserved_name() -> None:
+    with pytest.raises(InvalidPayloadError, match="reserved name"):
+        item({"features": 5})
+
+
+def test_item_dense_nested_features_give_column_values() -> None:
+    assert item({"data": {"features": {"values": [1.5, 16.0, 14]}}}) == [1.5, 16.0, 14]
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"data": {"features": {"values": [1], "extra": 2}}},
+        {"data": {"features": {"values": 1}}},
+        {"data": {"features": [1, 2]}},
+        {"data": {"features": {"values": [1]}, "label": 0}},
+    ],
+)
+def test_item_other_data_objects_are_name_value_maps(obj: dict[str, Any]) -> None:
+    assert item(obj) == obj
+
+
+def test_item_data_beside_another_key_is_a_plain_map() -> None:
+    obj = {"data": {"features": {"values": [1]}}, "id": 3}
+    assert item(obj) == obj
+
+
+@pytest.mark.parametrize(
+    "features",
+    [{"keys": [26, 182], "shape": [2000], "values": [1, 4]}, {"keys": [1], "values": [1]}],
+)
+def test_item_sparse_features_are_refused(features: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPayloadError, match="sparse features"):
+        item({"data": {"features": features}})
+
+
+def test_item_other_object_is_a_name_value_map() -> None:
+    obj = {"score": 0.98, "predicted_label": 1, "nested": {"a": [1]}}
+    result = item(obj)
+    assert result == obj
+    assert isinstance(result, dict)
+    assert list(result) == ["score", "predicted_label", "nested"]
+
+
+@pytest.mark.parametrize("name", sorted(RESERVED_NAMES))
+def test_item_map_with_reserved_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidPayloadError, match=f"reserved name\\(s\\) {name}") as info:
+        item({"score": 1, name: 2})
+    assert info.value.reason is Reason.INVALID_PAYLOAD
+
+
+def test_reserved_names_are_the_documented_ones() -> None:
+    assert frozenset({"instances", "predictions", "features", "probabilities"}) == RESERVED_NAMES
+
+
+def test_item_reserved_names_are_case_sensitive() -> None:
+    assert item({"Features": 1, "Instances": 2}) == {"Features": 1, "Instances": 2}
+
+
+def test_item_list_gives_column_values() -> None:
+    assert item([0.93, 0.07]) == [0.93, 0.07]
+    assert item([]) == []
+
+
+@pytest.mark.parametrize("scalar", [1, 2.5, "text", True, None])
+def test_item_scalar_is_one_column_value(scalar: object) -> None:
+    assert item(scalar) == [scalar]
+
+
+def test_item_empty_object_is_an_empty_map() -> None:
+    assert item({}) == {}
+
+
+# --- document_inferences -----------------------------------------------------------------
+
+
+def test_rule_1_list_one_inference_per_element() -> None:
+    assert document_inferences([[0.93, 0.07], [0.2, 0.8]]) == [[0.93, 0.07], [0.2, 0.8]]
+    assert document_inferences([0.0086]) == [[0.0086]]
+    assert document_inferences([{"a": 1}, [2], 3]) == [{"a": 1}, [2], [3]]
+
+
+def test_rule_1_empty_list_is_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="empty"):
+        document_inferences([])
+
+
+def test_rule_1_elements_follow_the_item_rules() -> None:
+    with pytest.raises(InvalidPayloadError, match="reserved"):
+        document_inferences([{"features": [1], "x": 2}])
+
+
+@pytest.mark.parametrize("key", ["instances", "predictions"])
+def test_rule_2_wrapper_key_one_inference_per_element(key: str) -> None:
+    doc = {key: [{"features": [28, 2]}, {"score": 0.4, "predicted_label": 0}, [1, 2], 5]}
+    assert document_inferences(doc) == [[28, 2], {"score": 0.4, "predicted_label": 0}, [1, 2], [5]]
+
+
+@pytest.mark.parametrize("key", ["instances", "predictions"])
+def test_rule_2_wrapper_key_with_an_empty_list_is_refused(key: str) -> None:
+    with pytest.raises(InvalidPayloadError, match=f"'{key}' is an empty list"):
+        document_inferences({key: []})
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"scores": [{"score": 0.02}, {"score": 0.25}]}, [{"score": 0.02}, {"score": 0.25}]),
+        ({"projections": [{"projection": [1.0, 2.0]}]}, [{"projection": [1.0, 2.0]}]),
+        ({"outputs": [[1, 2], [3, 4]]}, [[1, 2], [3, 4]]),
+    ],
+)
+def test_rule_2_other_key_whose_elements_are_objects_or_lists(
+    doc: dict[str, Any], expected: list[Any]
+) -> None:
+    assert document_inferences(doc) == expected
+
+
+def test_rule_2_other_key_with_scalar_elements_is_column_oriented_instead() -> None:
+    assert document_inferences({"scores": [0.1, 0.2]}) == [{"scores": 0.1}, {"scores": 0.2}]
+    assert document_inferences({"scores": [{"s": 1}, 2]}) == [{"scores": {"s": 1}}, {"scores": 2}]
+
+
+def test_rule_2_does_not_apply_with_two_keys() -> None:
+    with pytest.raises(InvalidPayloadError, match="reserved"):
+        document_inferences({"predictions": [{"score": 1}], "model": "m"})
+
+
+def test_rule_3_column_oriented_one_inference_per_position() -> None:
+    doc = {"longitude": [-122.44, -116.99], "latitude": [37.8, 32.8]}
+    assert document_inferences(doc) == [
+        {"longitude": -122.44, "latitude": 37.8},
+        {"longitude": -116.99, "latitude": 32.8},
+    ]
+
+
+def test_rule_3_column_oriented_predictions() -> None:
+    doc = {"predictions": [1, 0], "probabilities": [0.85, 0.3]}
+    assert document_inferences(doc) == [
+        {"predictions": 1, "probabilities": 0.85},
+        {"predictions": 0, "probabilities": 0.3},
+    ]
+
+
+def test_rule_3_single_key_of_scalars_is_column_oriented() -> None:
+    assert document_inferences({"median_house_value": [478046.66, 206551.01]}) == [
+        {"median_house_value": 478046.66},
+        {"median_house_value": 206551.01},
+    ]
+
+
+def test_rule_3_unequal_lengths_are_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match=r"unequal length \(a=2, b=1\)"):
+        document_inferences({"a": [1, 2], "b": [3]})
+
+
+def test_rule_3_empty_lists_are_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="empty lists"):
+        document_inferences({"a": [], "b": []})
+    with pytest.raises(InvalidPayloadError, match="empty lists"):
+        document_inferences({"scores": []})
+
+
+def test_rule_3_does_not_apply_when_one_value_is_not_a_list() -> None:
+    assert document_inferences({"a": [1, 2], "b": 3}) == [{"a": [1, 2], "b": 3}]
+
+
+def test_rule_4_other_object_is_one_named_inference() -> None:
+    doc = {"Account Length": "134", "Intl Plan": "no"}
+    assert document_inferences(doc) == [doc]
+
+
+def test_rule_4_reserved_name_is_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="reserved"):
+        document_inferences({"instances": 5})
+
+
+def test_rule_4_empty_object_is_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="empty"):
+        document_inferences({})
+
+
+@pytest.mark.parametrize("scalar", [0.5, 3, "label", True, None])
+def test_rule_5_scalar_is_one_inference_with_one_value(scalar: object) -> None:
+    assert document_inferences(scalar) == [[scalar]]
+
+
+# --- depth ----------------------------------------------------------------------------------
+
+
+def test_default_depth_limit() -> None:
+    # The limit is on each value inside an inference: a scalar is 0, [1] is 1, [[1]] is 2.
+    assert DEFAULT_MAX_DEPTH == 32
+    deepest = [_nested(DEFAULT_MAX_DEPTH)]
+    assert document_inferences({"instances": [deepest]}) == [deepest]
+    with pytest.raises(InvalidPayloadError, match="nests deeper"):
+        document_inferences({"instances": [[_nested(DEFAULT_MAX_DEPTH + 1)]]})
+
+
+@pytest.mark.parametrize("max_depth", [1, 2, 5])
+def test_values_nesting_up_to_max_depth_are_accepted(max_depth: int) -> None:
+    assert item([0, _nested(max_depth)], max_depth) == [0, _nested(max_depth)]
+    assert item({"v": _nested(max_depth)}, max_depth) == {"v": _nested(max_depth)}
+    with pytest.raises(InvalidPayloadError) as info:
+        item([0, _nested(max_depth + 1)], max_depth)
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+    with pytest.raises(InvalidPayloadError) as info:
+        item({"v": _nested(max_depth + 1)}, max_depth)
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+
+
+def test_depth_counts_maps_too() -> None:
+    assert item({"a": {"b": [1]}}, 2) == {"a": {"b": [1]}}
+    with pytest.raises(InvalidPayloadError, match="nests deeper"):
+        item({"a": {"b": {"c": [1]}}}, 2)
+
+
+def test_depth_applies_to_column_oriented_values() -> None:
+    doc: dict[str, Any] = {"a": [[1], [2]], "b": [3, 4]}
+    assert document_inferences(doc, 1) == [{"a": [1], "b": 3}, {"a": [2], "b": 4}]
+    with pytest.raises(InvalidPayloadError, match="nests deeper"):
+        document_inferences({"a": [[[1]], [2]], "b": [3, 4]}, 1)
+
+
+def test_depth_applies_to_dense_features_values() -> None:
+    assert item({"data": {"features": {"values": [[1]]}}}, 1) == [[1]]
+    with pytest.raises(InvalidPayloadError, match="nests deeper"):
+        item({"data": {"features": {"values": [[[1]]]}}}, 1)
+
+
+def test_decoder_max_depth_gives_invalid_payload_not_recursion_error() -> None:
+    text = "[" * 500 + "]" * 500
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(text, max_depth=10)
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+
+
+def test_very_deep_json_is_refused_by_the_parser_without_recursion_error() -> None:
+    text = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(text, max_depth=10**6)
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+
+
+def test_iterative_depth_check_handles_nesting_beyond_the_recursion_limit() -> None:
+    with pytest.raises(InvalidPayloadError, match="nests deeper"):
+        item(_nested(5000), 4000)
+
+
+# --- JSONDecoder ------------------------------------------------------------------------------
+
+
+def test_decoder_reads_documented_layouts() -> None:
+    assert _decode('{"instances": [{"features": [28, 2, 133937]}]}') == [[28, 2, 133937]]
+    assert _decode('{"predictions": [{"score": 0.98, "predicted_label": 1}]}') == [
+        {"score": 0.98, "predicted_label": 1}
+    ]
+    assert _decode("[[0.93, 0.07], [0.2, 0.8]]") == [[0.93, 0.07], [0.2, 0.8]]
+
+
+def test_decoder_media_types_and_repr() -> None:
+    decoder = JSONDecoder(max_depth=7)
+    assert decoder.media_types == ("application/json", "text/json")
+    assert repr(decoder) == "JSONDecoder(max_depth=7)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{",
+        "NaN",
+        "[Infinity]",
+        "[-Infinity]",
+        "[1e400]",
+        '{"a": 1}{"b": 2}',
+        '{"a": 1}\n{"b": 2}',
+        '"\\udfaa"',
+        "\ufeff[1]",
+        "[1,]",
+        "{'a': 1}",
+    ],
+)
+def test_decoder_refuses_invalid_json(text: str) -> None:
+    with pytest.raises(InvalidPayloadError, match="not valid JSON") as info:
+        _decode(text)
+    assert info.value.reason is Reason.INVALID_PAYLOAD
+
+
+def test_decoder_refuses_invalid_utf_8_bytes() -> None:
+    with pytest.raises(InvalidPayloadError, match="not valid JSON"):
+        _decode(b'{"a": "\xff"}')
+
+
+def test_big_integers_follow_orjson() -> None:
+    assert _decode("[18446744073709551615]") == [[2**64 - 1]]
+    (row,) = _decode("[18446744073709551616]")
+    assert isinstance(row, list)
+    assert isinstance(row[0], float)
+
+
+def test_loads_payload_prefers_explicit_text() -> None:
+    assert loads_payload(Payload(b"[1]", "application/json"), "[2]") == [2]
+
+
+# --- BASE64 bodies and charsets through SideDecoder --------------------------------------------
+
+
+def _side(data: str, content_type: str | None, encoding: str = "BASE64") -> CaptureSide:
+    return CaptureSide.model_validate(
+        {"observedContentType": content_type, "data": data, "encoding": encoding}
+    )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("latin-1", "latin-1"), ("UTF_8", "utf-8")],
+)
+def test_base64_json_in_other_charsets(charset: str, codec: str) -> None:
+    text = '{"predictions": [{"label": "café"}]}'
+    side = _side(_b64(text.encode(codec)), f"application/json; charset={charset}")
+    assert SideDecoder(default_registry()).decode(side) == [{"label": "café"}]
+
+
+def test_base64_json_bytes_invalid_in_the_charset_are_refused() -> None:
+    side = _side(_b64(b'{"a": "\xff"}'), "application/json; charset=utf-8")
+    with pytest.raises(InvalidPayloadError):
+        SideDecoder(default_registry()).decode(side)
+    side = _side(_b64(b"\xff\xfe{"), "application/json; charset=utf-16")
+    with pytest.raises(InvalidPayloadError):
+        SideDecoder(default_registry()).decode(side)
+
+
+def test_mislabelled_base64_json_with_charset_html() -> None:
+    body = '{"median_house_value": [478046.66, 206551.01]}'
+    side = _side(_b64(body.encode()), "text/html; charset=utf-8")
+    sides = SideDecoder(default_registry(), content_types={"text/html": "application/json"})
+    assert sides.decode(side) == [
+        {"median_house_value": 478046.66},
+        {"median_house_value": 206551.01},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("!!!!", "Only base64 data is allowed"),
+        ("eyJhIjoxfQ==eyJ9", "Excess data after padding"),
+        ("eyJhIjoxfQ", "Incorrect padding"),
+    ],
+)
+def test_invalid_base64_json(data: str, message: str) -> None:
+    with pytest.raises(InvalidBase64Error, match=message) as info:
+        SideDecoder(default_registry()).decode(_side(data, "application/json"))
+    assert info.value.reason is Reason.INVALID_BASE64
+    assert not isinstance(info.value, InvalidPayloadError)
+
+
+def test_valid_base64_json() -> None:
+    side = _side("eyJhIjoxfQ==", "application/json")
+    assert SideDecoder(default_registry()).decode(side) == [{"a": 1}]

@@ -1,0 +1,179 @@
+"""to_dataframe: one row per inference."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+
+from arthur_capture import read_records
+from arthur_capture.frames import to_dataframe
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TIME = "2024-01-19T19:27:57Z"
+
+
+def _line(event_id: str, request: object, response: object | None = None, **meta: str) -> bytes:
+    capture: dict[str, Any] = {
+        "endpointInput": {
+            "observedContentType": "application/json",
+            "data": json.dumps(request),
+            "encoding": "JSON",
+        }
+    }
+    if response is not None:
+        capture["endpointOutput"] = {
+            "observedContentType": "text/csv",
+            "data": str(response),
+            "encoding": "CSV",
+        }
+    doc = {
+        "captureData": capture,
+        "eventMetadata": {"eventId": event_id, "inferenceTime": TIME, **meta},
+        "eventVersion": "0",
+    }
+    return json.dumps(doc).encode() + b"\n"
+
+
+DATA = (
+    _line("e1", {"instances": [{"b": 1, "a": "x"}, {"b": 2, "c": None}]}, "0.1\n0.2\n")
+    + b"{not json\n"
+    + _line("e2", {"d": 4.5, "a": "y"}, "0.3", inferenceTime="2024-01-19T21:27:58+02:00")
+)
+
+
+def test_columns_and_order() -> None:
+    frame = to_dataframe(read_records(DATA))
+    assert list(frame.columns) == [
+        "partner_inference_id",
+        "inference_timestamp",
+        "b",
+        "a",
+        "c",
+        "d",
+        "output_0",
+    ]
+    assert list(frame["partner_inference_id"]) == ["e1_0", "e1_1", "e2"]
+    assert list(frame["output_0"]) == [0.1, 0.2, 0.3]
+    assert len(frame) == 3
+
+
+def test_inference_timestamp_is_utc_datetime64() -> None:
+    frame = to_dataframe(read_records(DATA))
+    column = frame["inference_timestamp"]
+    assert isinstance(column.dtype, pd.DatetimeTZDtype)
+    assert str(column.dt.tz) == "UTC"
+    assert list(column) == [
+        pd.Timestamp("2024-01-19T19:27:57Z"),
+        pd.Timestamp("2024-01-19T19:27:57Z"),
+        pd.Timestamp("2024-01-19T19:27:58Z"),
+    ]
+
+
+def test_missing_values() -> None:
+    frame = to_dataframe(read_records(DATA))
+    assert list(frame["b"].iloc[:2]) == [1, 2]
+    assert pd.isna(frame["b"].iloc[2])
+    assert pd.isna(frame["a"].iloc[1])
+    assert frame["a"].iloc[2] == "y"
+    assert frame["c"].isna().all()
+    assert pd.isna(frame["d"].iloc[0])
+    assert frame["d"].iloc[2] == 4.5
+
+
+def test_numeric_columns_are_numeric() -> None:
+    frame = to_dataframe(read_records(DATA))
+    assert pd.api.types.is_float_dtype(frame["output_0"])
+    assert pd.api.types.is_float_dtype(frame["d"])
+
+
+def test_no_provenance_by_default() -> None:
+    frame = to_dataframe(read_records(DATA))
+    assert not {"source", "line_number", "event_id", "index"} & set(frame.columns)
+
+
+def test_provenance_columns() -> None:
+    frame = to_dataframe(read_records(DATA), provenance=True)
+    assert list(frame.columns)[-4:] == ["source", "line_number", "event_id", "index"]
+    assert list(frame["source"]) == ["<bytes>"] * 3
+    assert list(frame["line_number"]) == [1, 1, 3]
+    assert list(frame["event_id"]) == ["e1", "e1", "e2"]
+    assert list(frame["index"]) == [0, 1, 0]
+
+
+def test_accepts_a_capture_result_a_list_of_records_and_a_path(tmp_path: Path) -> None:
+    result = read_records(DATA)
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(DATA)
+    expected = to_dataframe(result)
+    pd.testing.assert_frame_equal(to_dataframe(result.records), expected)
+    pd.testing.assert_frame_equal(to_dataframe(tuple(result.records)), expected)
+    pd.testing.assert_frame_equal(to_dataframe(iter(result.records)), expected)
+    pd.testing.assert_frame_equal(to_dataframe(path), expected)
+    pd.testing.assert_frame_equal(to_dataframe(str(path)), expected)
+
+
+def test_accepts_bytes_and_lines() -> None:
+    expected = to_dataframe(read_records(DATA))
+    pd.testing.assert_frame_equal(to_dataframe(DATA), expected)
+    lines = DATA.decode().splitlines()
+    # Read from lines, the source is named "<stream>" rather than "<bytes>".
+    pd.testing.assert_frame_equal(to_dataframe(lines), expected)
+    pd.testing.assert_frame_equal(to_dataframe(iter(lines)), expected)
+
+
+def test_options_go_to_the_reader_for_a_source() -> None:
+    line = _line("e9", {"a": 1}, "0.1").replace(b'"eventVersion": "0"', b'"eventVersion": "1"')
+    assert len(to_dataframe(line)) == 0
+    frame = to_dataframe(line, event_versions=["1"])
+    assert list(frame["partner_inference_id"]) == ["e9"]
+
+
+def test_empty_input_gives_the_fixed_columns() -> None:
+    frame = to_dataframe([])
+    assert list(frame.columns) == ["partner_inference_id", "inference_timestamp"]
+    assert len(frame) == 0
+    assert isinstance(frame["inference_timestamp"].dtype, pd.DatetimeTZDtype)
+
+
+def test_positional_columns_from_different_lines() -> None:
+    result = read_records(_line("e1", {"a": 1}), _line("e2", [[5]], "7"))
+    frame = to_dataframe(result)
+    assert list(frame.columns) == [
+        "partner_inference_id",
+        "inference_timestamp",
+        "a",
+        "input_0",
+        "output_0",
+    ]
+    assert pd.isna(frame["output_0"].iloc[0])
+    assert frame["output_0"].iloc[1] == 7
+
+
+def test_a_name_used_as_input_and_as_output_on_different_lines_loses_no_value() -> None:
+    output_only = json.dumps(
+        {
+            "captureData": {
+                "endpointOutput": {
+                    "observedContentType": "application/json",
+                    "data": '{"predictions": [{"score": 0.5}]}',
+                    "encoding": "JSON",
+                }
+            },
+            "eventMetadata": {"eventId": "e2", "inferenceTime": TIME},
+        }
+    ).encode()
+    result = read_records(_line("e1", {"score": 1}) + output_only)
+    frame = to_dataframe(result)
+    assert list(frame.columns) == ["partner_inference_id", "inference_timestamp", "score"]
+    assert list(frame["score"]) == [1, 0.5]
+
+
+@pytest.mark.parametrize("provenance", [False, True])
+def test_one_row_per_inference(provenance: bool) -> None:
+    result = read_records(DATA)
+    assert len(to_dataframe(result, provenance=provenance)) == len(result.records)

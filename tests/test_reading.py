@@ -1,0 +1,648 @@
+"""The streaming reader: sources, line framing, rejects, strict mode and the ledger."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+import tracemalloc
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from arthur_capture import (
+    DEFAULT_MAX_LINE_BYTES,
+    CaptureError,
+    CaptureReader,
+    CaptureResult,
+    InferenceRecord,
+    Ledger,
+    Reason,
+    Reject,
+    RejectedError,
+    SourceError,
+    iter_records,
+    read_records,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+TIME = "2024-01-19T19:27:57Z"
+
+
+def _line(
+    event_id: str = "e1",
+    *,
+    data: str = "1,2",
+    out: str | None = None,
+    version: str = "0",
+    **extra: Any,
+) -> bytes:
+    capture: dict[str, Any] = {
+        "endpointInput": {"observedContentType": "text/csv", "data": data, "encoding": "CSV"}
+    }
+    if out is not None:
+        capture["endpointOutput"] = {
+            "observedContentType": "text/csv",
+            "data": out,
+            "encoding": "CSV",
+        }
+    doc = {
+        "captureData": capture,
+        "eventMetadata": {"eventId": event_id, "inferenceTime": TIME},
+        "eventVersion": version,
+        **extra,
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _file(*lines: bytes) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
+def _ids(result: CaptureResult) -> list[str]:
+    return [r.event_id for r in result.records]
+
+
+def _reasons(result: CaptureResult) -> list[Reason]:
+    return [r.reason for r in result.rejects]
+
+
+class Unseekable(io.RawIOBase):
+    """A raw, unseekable stream with no ``peek`` (like a socket or an HTTP body)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+class FailingStream(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise OSError(5, "Input/output error")
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+TWO = _file(_line("a"), _line("b"))
+
+
+def _check_two(result: CaptureResult, source: str) -> None:
+    assert result.rejects == []
+    assert _ids(result) == ["a", "b"]
+    assert [r.line_number for r in result.records] == [1, 2]
+    assert {r.source for r in result.records} == {source}
+    assert result.ledger.to_dict()["lines"] == 2
+    assert result.ledger.balanced
+
+
+def test_source_path_str(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(TWO)
+    _check_two(read_records(str(path)), str(path))
+
+
+def test_source_pathlib_path(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(TWO)
+    _check_two(read_records(path), str(path))
+
+
+def test_source_bytes_and_bytearray() -> None:
+    _check_two(read_records(TWO), "<bytes>")
+    _check_two(read_records(bytearray(TWO)), "<bytes>")
+
+
+def test_source_binary_file_object(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(TWO)
+    with path.open("rb") as handle:
+        _check_two(read_records(handle), str(path))
+    _check_two(read_records(io.BytesIO(TWO)), "<stream>")
+
+
+def test_source_unseekable_stream_without_peek() -> None:
+    stream = Unseekable(TWO)
+    assert not hasattr(stream, "peek")
+    assert not stream.seekable()
+    _check_two(read_records(stream), "<stream>")
+
+
+def test_source_unseekable_gzip_stream() -> None:
+    _check_two(read_records(Unseekable(gzip.compress(TWO))), "<stream>")
+
+
+def test_source_iterable_of_bytes_lines() -> None:
+    _check_two(read_records([_line("a"), _line("b")]), "<stream>")
+    _check_two(read_records(iter([_line("a") + b"\n", _line("b") + b"\n"])), "<stream>")
+
+
+def test_source_iterable_of_str_lines() -> None:
+    lines = [_line("a").decode(), _line("b").decode() + "\n"]
+    _check_two(read_records(lines), "<stream>")
+
+
+def test_source_iterable_item_holding_several_lines() -> None:
+    _check_two(read_records([TWO]), "<stream>")
+
+
+def test_source_gzip_file_and_gzip_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(TWO)
+    _check_two(read_records(path), str(path))
+    _check_two(read_records(gzip.compress(TWO)), "<bytes>")
+
+
+def test_source_name_override() -> None:
+    result = CaptureReader().read(TWO)
+    assert result.records[0].source == "<bytes>"
+    records = list(iter_records(TWO, name="s3://bucket/key.jsonl"))
+    assert {r.source for r in records} == {"s3://bucket/key.jsonl"}
+
+
+def test_several_sources_into_one_result() -> None:
+    result = read_records(_file(_line("a")), [_line("b")], _file(_line("c"), b"{"))
+    assert _ids(result) == ["a", "b", "c"]
+    assert result.ledger.sources == 3
+    assert result.ledger.lines == 4
+    assert result.ledger.balanced
+
+
+def test_missing_file_is_a_source_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    with pytest.raises(SourceError, match="cannot open") as info:
+        read_records(missing)
+    assert isinstance(info.value, OSError)
+    assert isinstance(info.value, CaptureError)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    with pytest.raises(OSError, match=r"nope\.jsonl"):
+        read_records(str(missing))
+
+
+def test_directory_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError):
+        read_records(tmp_path)
+
+
+def test_unreadable_stream_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="cannot read source"):
+        read_records(FailingStream())
+
+
+# --- framing ---------------------------------------------------------------------------------
+
+
+def test_only_newline_splits_lines() -> None:
+    # A lone CR is JSON whitespace; U+2028 and NEL are ordinary characters inside strings.
+    line = _line("e\u2028x\x85y", data="a\u2028b,c\x85d").replace(
+        b',"eventMetadata"', b',\r"eventMetadata"'
+    )
+    assert b"\r" in line
+    assert "\u2028".encode() in line
+    assert "\x85".encode() in line
+    for source in (_file(line), [line], [line.decode()], Unseekable(_file(line))):
+        result = read_records(source)
+        assert result.rejects == []
+        assert result.ledger.lines == 1
+        (record,) = result.records
+        assert record.event_id == "e\u2028x\x85y"
+        assert record.inputs == {"input_0": "a\u2028b", "input_1": "c\x85d"}
+
+
+def test_a_lone_cr_between_two_objects_is_one_bad_line() -> None:
+    result = read_records(_line("a") + b"\r" + _line("b") + b"\n")
+    assert result.ledger.lines == 1
+    assert _reasons(result) == [Reason.INVALID_JSON]
+
+
+def test_crlf_lines() -> None:
+    data = _line("a") + b"\r\n" + b"{bad\r\n" + _line("c") + b"\r\n"
+    result = read_records(data)
+    assert _ids(result) == ["a", "c"]
+    (reject,) = result.rejects
+    assert reject.raw == b"{bad"
+    assert reject.offset == len(_line("a")) + 2
+    assert result.records[1].line_number == 3
+
+
+def test_bom_at_byte_zero_is_tolerated() -> None:
+    bom = b"\xef\xbb\xbf"
+    result = read_records(bom + TWO)
+    assert _ids(result) == ["a", "b"]
+    result = read_records([bom + _line("a"), _line("b")])
+    assert _ids(result) == ["a", "b"]
+    result = read_records(gzip.compress(bom + TWO))
+    assert _ids(result) == ["a", "b"]
+
+
+def test_bom_at_byte_zero_shifts_offsets() -> None:
+    bom = b"\xef\xbb\xbf"
+    result = read_records(bom + _file(_line("a"), b"{"))
+    assert [r.offset for r in result.rejects] == [3 + len(_line("a")) + 1]
+
+
+def test_bom_elsewhere_is_rejected_as_invalid_utf8() -> None:
+    bom = b"\xef\xbb\xbf"
+    result = read_records(_file(_line("a"), bom + _line("b"), _line("c")))
+    assert _ids(result) == ["a", "c"]
+    (reject,) = result.rejects
+    assert reject.reason is Reason.INVALID_UTF8
+    assert reject.line == 2
+    assert reject.offset == len(_line("a")) + 1
+    assert reject.raw == bom + _line("b")
+    result = read_records([_line("a"), bom + _line("b")])
+    assert _reasons(result) == [Reason.INVALID_UTF8]
+
+
+def test_invalid_utf8_is_rejected() -> None:
+    bad = _line("a").replace(b"1,2", b"1,\xff")
+    result = read_records(_file(bad, _line("b")))
+    assert _reasons(result) == [Reason.INVALID_UTF8]
+    assert "byte" in result.rejects[0].message
+    assert _ids(result) == ["b"]
+
+
+def test_str_line_with_a_lone_surrogate_is_invalid_utf8() -> None:
+    result = read_records(["\ud800", _line("b").decode()])
+    assert _reasons(result) == [Reason.INVALID_UTF8]
+    assert _ids(result) == ["b"]
+
+
+def test_blank_lines_are_counted_not_rejected() -> None:
+    data = b"\n" + _line("a") + b"\n  \n\t\r\n\r\n" + _line("b") + b"\n\n"
+    result = read_records(data)
+    assert _ids(result) == ["a", "b"]
+    assert result.rejects == []
+    ledger = result.ledger
+    assert (ledger.lines, ledger.blank_lines, ledger.events) == (7, 5, 2)
+    assert [r.line_number for r in result.records] == [2, 6]
+    assert ledger.balanced
+
+
+def test_empty_source() -> None:
+    sources: list[Any] = [b"", [], io.BytesIO(b""), gzip.compress(b"")]
+    for source in sources:
+        result = read_records(source)
+        assert result.records == []
+        assert result.rejects == []
+        assert result.ledger.lines == 0
+        assert result.ledger.sources == 1
+
+
+def test_unterminated_complete_last_line_is_valid() -> None:
+    result = read_records(_line("a") + b"\n" + _line("b"))
+    assert _ids(result) == ["a", "b"]
+    assert result.ledger.lines == 2
+
+
+@pytest.mark.parametrize("cut", [1, 10, 40, -1])
+def test_unterminated_incomplete_last_line_is_truncated(cut: int) -> None:
+    result = read_records(_file(_line("a")) + _line("b")[:cut])
+    assert _ids(result) == ["a"]
+    (reject,) = result.rejects
+    assert reject.reason is Reason.TRUNCATED_LINE
+    assert reject.line == 2
+    assert reject.offset == len(_line("a")) + 1
+    assert reject.raw == _line("b")[:cut]
+
+
+def test_truncated_inside_a_multibyte_character_is_truncated() -> None:
+    line = _line("a", data="é,ü")
+    cut = line.index("ü".encode()) + 1
+    result = read_records(line[:cut])
+    assert _reasons(result) == [Reason.TRUNCATED_LINE]
+
+
+def test_incomplete_line_followed_by_a_newline_is_invalid_json() -> None:
+    result = read_records(_file(_line("a")[:-1], _line("b")))
+    assert _reasons(result) == [Reason.INVALID_JSON]
+    assert _ids(result) == ["b"]
+
+
+def test_unterminated_last_line_with_a_syntax_error_is_invalid_json() -> None:
+    result = read_records(_file(_line("a")) + _line("b") + b"}")
+    assert _reasons(result) == [Reason.INVALID_JSON]
+
+
+def test_two_objects_on_one_line_are_rejected() -> None:
+    result = read_records(_file(_line("a") + _line("b")))
+    assert _reasons(result) == [Reason.INVALID_JSON]
+    assert result.records == []
+
+
+def test_truncated_gzip_keeps_the_lines_before_the_cut() -> None:
+    ids = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(60)]
+    compressed = gzip.compress(_file(*(_line(i) for i in ids)))
+    result = read_records(compressed[: len(compressed) // 2])
+    kept = _ids(result)
+    assert 0 < len(kept) < 60
+    assert kept == ids[: len(kept)]
+    assert _reasons(result)[-1] is Reason.TRUNCATED_LINE
+    assert result.ledger.balanced
+
+
+def test_corrupt_gzip_is_invalid_compression() -> None:
+    compressed = bytearray(gzip.compress(TWO))
+    compressed[12] ^= 0xFF
+    result = read_records(bytes(compressed))
+    assert Reason.INVALID_COMPRESSION in _reasons(result)
+    assert result.ledger.balanced
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def test_max_line_bytes_must_be_positive() -> None:
+    assert DEFAULT_MAX_LINE_BYTES == 64 * 1024 * 1024
+    with pytest.raises(ValueError, match="positive"):
+        CaptureReader(max_line_bytes=0)
+
+
+def _peak_reading(path: Path, limit: int) -> tuple[CaptureResult, int]:
+    tracemalloc.start()
+    try:
+        result = read_records(path, max_line_bytes=limit)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_line_too_large_keeps_memory_bounded_and_reads_on(tmp_path: Path) -> None:
+    limit = 1 << 20
+    peaks = []
+    for megabytes in (5, 20):
+        big = _line("big", data="x" * (megabytes << 20))
+        path = tmp_path / f"big{megabytes}.jsonl"
+        path.write_bytes(_file(big, _line("next")))
+        result, peak = _peak_reading(path, limit)
+        peaks.append(peak)
+        assert _ids(result) == ["next"]
+        (reject,) = result.rejects
+        assert reject.reason is Reason.LINE_TOO_LARGE
+        assert (reject.line, reject.offset) == (1, 0)
+        assert reject.raw == big[: 64 * 1024]
+        assert reject.event_id is None
+        assert result.records[0].line_number == 2
+        assert result.ledger.lines == 2
+        assert result.ledger.balanced
+        assert peak < 6 * limit, f"{megabytes} MB line: peak {peak} bytes"
+    # Memory does not grow with the line: a 4x longer line costs about the same.
+    assert peaks[1] < 1.5 * peaks[0] + limit
+
+
+def test_line_exactly_at_the_limit_is_read() -> None:
+    line = _line("a")
+    result = read_records(_file(line, line), max_line_bytes=len(line))
+    assert len(result.records) == 2
+    result = read_records(_file(line), max_line_bytes=len(line) - 1)
+    assert _reasons(result) == [Reason.LINE_TOO_LARGE]
+
+
+def test_line_too_large_in_an_iterable() -> None:
+    result = read_records([_line("a", data="y" * 5000), _line("b")], max_line_bytes=1000)
+    assert _reasons(result) == [Reason.LINE_TOO_LARGE]
+    assert _ids(result) == ["b"]
+    assert result.rejects[0].offset == 0
+    assert result.records[0].line_number == 2
+
+
+def test_line_too_large_unterminated_at_the_end() -> None:
+    result = read_records(_file(_line("a")) + b"z" * 5000, max_line_bytes=1000)
+    assert _ids(result) == ["a"]
+    assert _reasons(result) == [Reason.LINE_TOO_LARGE]
+
+
+# --- rejects ---------------------------------------------------------------------------------
+
+
+def test_reject_offsets_are_byte_offsets_of_the_line_start() -> None:
+    lines = [_line("a"), b"nope", _line("é"), b"", b"[1]", _line("z")]
+    data = _file(*lines)
+    result = read_records(data)
+    starts = []
+    position = 0
+    for line in lines:
+        starts.append(position)
+        position += len(line) + 1
+    assert [(r.line, r.offset) for r in result.rejects] == [(2, starts[1]), (5, starts[4])]
+    assert [data[r.offset : r.offset + len(r.raw)] for r in result.rejects] == [b"nope", b"[1]"]
+
+
+def test_reject_offsets_in_iterables_count_bytes() -> None:
+    result = read_records(["é" * 3, "{", "x"])
+    assert [r.offset for r in result.rejects] == [0, 7, 9]
+
+
+def test_event_id_on_rejects_when_known() -> None:
+    result = read_records(
+        _file(
+            b"{",
+            _line("no-version", version="7"),
+            _line("mismatch", data="1\n2", out="1\n2\n3"),
+            _line("bad-csv", data='"open'),
+            b'{"captureData":{},"eventMetadata":{"inferenceTime":"x"}}',
+        )
+    )
+    assert [(r.reason, r.event_id) for r in result.rejects] == [
+        (Reason.INVALID_JSON, None),
+        (Reason.UNSUPPORTED_EVENT_VERSION, "no-version"),
+        (Reason.COUNT_MISMATCH, "mismatch"),
+        (Reason.INVALID_PAYLOAD, "bad-csv"),
+        (Reason.INVALID_EVENT, None),
+    ]
+    assert all(r.index is None for r in result.rejects)
+
+
+def test_invalid_event_message_names_the_wire_path() -> None:
+    bad = _line("a").replace(b'"data":"1,2"', b'"data":5')
+    (reject,) = read_records(_file(bad)).rejects
+    assert reject.reason is Reason.INVALID_EVENT
+    assert "captureData.endpointInput.data" in reject.message
+
+
+def test_invalid_event_version_and_event_versions_option() -> None:
+    result = read_records(_file(_line("a", version="1"), _line("b")))
+    assert _reasons(result) == [Reason.UNSUPPORTED_EVENT_VERSION]
+    assert "'1'" in result.rejects[0].message
+    assert _ids(result) == ["b"]
+    result = read_records(_file(_line("a", version="1"), _line("b")), event_versions=["0", "1"])
+    assert _ids(result) == ["a", "b"]
+    result = read_records(_file(_line("a", version="1"), _line("b")), event_versions=["1"])
+    assert _ids(result) == ["a"]
+    assert _reasons(result) == [Reason.UNSUPPORTED_EVENT_VERSION]
+
+
+def test_nesting_too_deep_line() -> None:
+    deep = b'{"captureData":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    result = read_records(_file(deep, _line("b")))
+    assert _reasons(result) == [Reason.NESTING_TOO_DEEP]
+    assert _ids(result) == ["b"]
+
+
+def test_reject_to_dict_keys_and_raw_base64() -> None:
+    (reject,) = read_records(_file(_line("a", data="1\n2", out="1"))).rejects
+    as_dict = reject.to_dict()
+    assert set(as_dict) == {
+        "reason",
+        "source",
+        "line",
+        "offset",
+        "event_id",
+        "index",
+        "message",
+        "raw",
+    }
+    assert as_dict["reason"] == "count_mismatch"
+    assert type(as_dict["reason"]) is str
+    assert as_dict["event_id"] == "a"
+    assert as_dict["index"] is None
+    assert base64.b64decode(as_dict["raw"]) == _line("a", data="1\n2", out="1")
+    json.dumps(as_dict)  # JSON-ready
+
+
+def test_reject_is_frozen() -> None:
+    (reject,) = read_records(b"{\n").rejects
+    with pytest.raises(AttributeError):
+        reject.reason = Reason.INVALID_EVENT  # type: ignore[misc]
+
+
+def test_one_bad_line_does_not_change_the_others() -> None:
+    good = [_line(str(i), data=f"{i},{i}") for i in range(5)]
+    clean = read_records(_file(*good))
+    dirty = read_records(_file(*good[:2], b"\x00garbage\xff", *good[2:]))
+    assert [(r.partner_inference_id, r.inputs) for r in dirty.records] == [
+        (r.partner_inference_id, r.inputs) for r in clean.records
+    ]
+
+
+# --- strict mode and raise_for_rejects -------------------------------------------------------
+
+
+def test_strict_mode_raises_the_first_reject() -> None:
+    with pytest.raises(RejectedError) as info:
+        read_records(_file(_line("a"), b"{", _line("c"), b"["), strict=True)
+    reject = info.value.reject
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.line) == (Reason.INVALID_JSON, 2)
+    assert "<bytes>:2: invalid_json" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_strict_mode_yields_records_before_the_reject() -> None:
+    seen: list[InferenceRecord | Reject] = []
+    iterator: Iterator[InferenceRecord | Reject] = iter_records(
+        _file(_line("a"), b"{"), strict=True
+    )
+    with pytest.raises(RejectedError):
+        seen.extend(iterator)
+    assert [getattr(s, "event_id", None) for s in seen] == ["a"]
+
+
+def test_strict_mode_without_rejects() -> None:
+    result = read_records(TWO, strict=True)
+    assert _ids(result) == ["a", "b"]
+
+
+def test_raise_for_rejects() -> None:
+    read_records(TWO).raise_for_rejects()
+    result = read_records(_file(b"{", _line("a"), _line("b", version="9")))
+    with pytest.raises(ExceptionGroup) as info:
+        result.raise_for_rejects()
+    group = info.value
+    assert "2 reject(s)" in str(group)
+    errors = [e for e in group.exceptions if isinstance(e, RejectedError)]
+    assert len(errors) == len(group.exceptions) == 2
+    assert [e.reject for e in errors] == result.rejects
+
+
+def test_iter_records_interleaves_records_and_rejects_in_order() -> None:
+    items = list(iter_records(_file(_line("a", data="1\n2"), b"{", _line("c"))))
+    kinds = [type(i).__name__ for i in items]
+    assert kinds == ["InferenceRecord", "InferenceRecord", "Reject", "InferenceRecord"]
+
+
+def test_read_line_is_sans_io() -> None:
+    reader = CaptureReader()
+    records = reader.read_line(_line("a", data="1\n2"), source="x", line_number=9)
+    assert isinstance(records, list)
+    assert [(r.source, r.line_number) for r in records if isinstance(r, InferenceRecord)] == [
+        ("x", 9),
+        ("x", 9),
+    ]
+    reject = reader.read_line(b'{"a":', terminated=False, offset=12)
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.offset) == (Reason.TRUNCATED_LINE, 12)
+    reject = reader.read_line(b'{"a":')
+    assert isinstance(reject, Reject)
+    assert reject.reason is Reason.INVALID_JSON
+
+
+# --- ledger ----------------------------------------------------------------------------------
+
+
+def test_ledger_counts_and_to_dict() -> None:
+    data = _file(_line("a", data="1\n2\n3"), b"", b"{", _line("b", version="2"), _line("c"))
+    result = read_records(data)
+    ledger = result.ledger
+    assert ledger.balanced
+    assert ledger.to_dict() == {
+        "sources": 1,
+        "lines": 5,
+        "blank_lines": 1,
+        "events": 2,
+        "records": 4,
+        "rejected_inferences": 0,
+        "rejected_lines": 2,
+        "rejects_by_reason": {"invalid_json": 1, "unsupported_event_version": 1},
+        "balanced": True,
+    }
+    assert list(ledger.to_dict()["rejects_by_reason"]) == sorted(ledger.rejects_by_reason)
+    assert len(result.records) == ledger.records
+    assert len(result.rejects) == ledger.rejected_lines + ledger.rejected_inferences
+
+
+def test_ledger_add() -> None:
+    first = read_records(_file(_line("a"), b"{")).ledger
+    second = read_records(_file(b"", b"{", b"[", _line("b", data="1\n2"))).ledger
+    total = Ledger()
+    total.add(first)
+    total.add(second)
+    assert total.sources == 2
+    assert total.lines == 6
+    assert total.blank_lines == 1
+    assert total.events == 2
+    assert total.records == 3
+    assert total.rejected_lines == 3
+    assert total.rejects_by_reason == {"invalid_json": 3}
+    assert total.balanced
+
+
+def test_ledger_balanced_detects_a_gap() -> None:
+    ledger = Ledger(lines=3, blank_lines=1, events=1, rejected_lines=0)
+    assert not ledger.balanced
+    assert ledger.to_dict()["balanced"] is False
+    ledger.rejected_lines = 1
+    assert ledger.balanced
+
+
+def test_shared_ledger_across_iter_records_calls() -> None:
+    ledger = Ledger()
+    list(iter_records(TWO, ledger=ledger))
+    list(iter_records(_file(b"{"), ledger=ledger))
+    assert (ledger.sources, ledger.lines, ledger.records, ledger.rejected_lines) == (2, 3, 2, 1)

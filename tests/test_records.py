@@ -1,0 +1,440 @@
+"""expand(): decoding both sides, pairing, counts, partner IDs and the record type."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from arthur_capture import (
+    CaptureEvent,
+    CountMismatchError,
+    InferenceRecord,
+    InvalidEventError,
+    NameConflictError,
+    Reason,
+    UnknownContentTypeError,
+    default_registry,
+    expand,
+    partner_inference_id,
+)
+from arthur_capture.records import SideDecoder
+
+EVENT_ID = "9066ac80-dde1-4370-a73e-ab997e2544f1"
+TIME = "2024-01-19T19:27:57Z"
+
+
+def _side(
+    data: str, content_type: str | None = "text/csv", encoding: str = "CSV"
+) -> dict[str, Any]:
+    return {"observedContentType": content_type, "data": data, "encoding": encoding}
+
+
+def _event(
+    inputs: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+    **meta: Any,
+) -> CaptureEvent:
+    capture: dict[str, Any] = {}
+    if inputs is not None:
+        capture["endpointInput"] = {**inputs, "mode": "INPUT"}
+    if outputs is not None:
+        capture["endpointOutput"] = {**outputs, "mode": "OUTPUT"}
+    metadata = {"eventId": EVENT_ID, "inferenceTime": TIME, **meta}
+    return CaptureEvent.model_validate_json(
+        json.dumps({"captureData": capture, "eventMetadata": metadata, "eventVersion": "0"})
+    )
+
+
+def _expand(event: CaptureEvent, **kw: Any) -> list[InferenceRecord]:
+    return expand(event, SideDecoder(default_registry()), **kw)
+
+
+def _json(doc: object) -> dict[str, Any]:
+    return _side(json.dumps(doc), "application/json", "JSON")
+
+
+# --- partner IDs ------------------------------------------------------------------------------
+
+
+def test_partner_inference_id_function() -> None:
+    assert partner_inference_id("abc", 0, 1) == "abc"
+    assert partner_inference_id("abc", 0, 2) == "abc_0"
+    assert partner_inference_id("abc", 1, 2) == "abc_1"
+    assert partner_inference_id("abc", 10, 11) == "abc_10"
+
+
+def test_single_inference_uses_event_id_without_suffix() -> None:
+    (record,) = _expand(_event(_side("1,2"), _side("0.5")))
+    assert record.partner_inference_id == EVENT_ID
+    assert record.inference_id is None
+    assert record.event_id == EVENT_ID
+    assert (record.index, record.batch_size) == (0, 1)
+
+
+def test_batch_uses_event_id_with_zero_based_suffix() -> None:
+    records = _expand(_event(_side("1,2\n3,4\n5,6"), _side("0.1\n0.2\n0.3\n")))
+    assert [r.partner_inference_id for r in records] == [
+        f"{EVENT_ID}_0",
+        f"{EVENT_ID}_1",
+        f"{EVENT_ID}_2",
+    ]
+    assert [r.index for r in records] == [0, 1, 2]
+    assert {r.batch_size for r in records} == {3}
+
+
+def test_inference_id_wins_over_event_id() -> None:
+    (record,) = _expand(_event(_side("1"), _side("0"), inferenceId="abcdefg-12345"))
+    assert record.partner_inference_id == "abcdefg-12345"
+    assert record.inference_id == "abcdefg-12345"
+    assert record.event_id == EVENT_ID
+
+
+def test_arthur_documented_example() -> None:
+    records = _expand(_event(_side("1,2,3,4\n5,6,7,8\n"), inferenceId="abcdefg-12345"))
+    assert [r.partner_inference_id for r in records] == ["abcdefg-12345_0", "abcdefg-12345_1"]
+
+
+def test_inference_id_is_used_verbatim() -> None:
+    (record,) = _expand(_event(_side("1"), inferenceId="shadow test, index 7"))
+    assert record.partner_inference_id == "shadow test, index 7"
+
+
+def test_empty_inference_id_falls_back_to_event_id() -> None:
+    # InvokeEndpoint refuses an empty InferenceId, so "" can only be a writer's quirk;
+    # an empty partner ID would be invalid in Arthur, so eventId is the sensible choice.
+    records = _expand(_event(_side("1\n2"), inferenceId=""))
+    assert [r.partner_inference_id for r in records] == [f"{EVENT_ID}_0", f"{EVENT_ID}_1"]
+    assert records[0].inference_id == ""
+
+
+def test_ids_are_deterministic() -> None:
+    event = _event(_side("1\n2"), _side("3\n4"))
+    assert _expand(event) == _expand(event)
+
+
+# --- pairing and counts ----------------------------------------------------------------------
+
+
+def test_request_i_pairs_with_response_i() -> None:
+    records = _expand(
+        _event(
+            _json({"instances": [{"features": [1, 2]}, {"features": [3, 4]}]}),
+            _json({"predictions": [{"score": 0.1}, {"score": 0.9}]}),
+        )
+    )
+    assert [(dict(r.inputs), dict(r.outputs)) for r in records] == [
+        ({"input_0": 1, "input_1": 2}, {"score": 0.1}),
+        ({"input_0": 3, "input_1": 4}, {"score": 0.9}),
+    ]
+
+
+def test_mixed_encodings_on_one_line() -> None:
+    out = base64.b64encode(b'{"median_house_value": [478046.66, 206551.01]}').decode()
+    records = expand(
+        _event(
+            _json({"longitude": [-122.44, -116.99], "latitude": [37.8, 32.8]}),
+            _side(out, "text/html; charset=utf-8", "BASE64"),
+            inferenceId="42",
+        ),
+        SideDecoder(default_registry(), content_types={"text/html": "application/json"}),
+    )
+    assert [r.partner_inference_id for r in records] == ["42_0", "42_1"]
+    assert records[1].inputs == {"longitude": -116.99, "latitude": 32.8}
+    assert records[1].outputs == {"median_house_value": 206551.01}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response_body", "counts"),
+    [
+        ("1\n2", "0.1\n0.2\n0.3", (2, 3)),
+        ("1\n2\n3", "0.1\n0.2", (3, 2)),
+        ("1", "0.1\n0.2", (1, 2)),
+    ],
+)
+def test_count_mismatch(request_body: str, response_body: str, counts: tuple[int, int]) -> None:
+    with pytest.raises(CountMismatchError) as info:
+        _expand(_event(_side(request_body), _side(response_body)))
+    assert info.value.reason is Reason.COUNT_MISMATCH
+    assert f"request holds {counts[0]} inference(s)" in str(info.value)
+    assert f"response holds {counts[1]}" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_count_mismatch_across_content_types() -> None:
+    with pytest.raises(CountMismatchError):
+        _expand(_event(_side("1,2\n3,4"), _json({"predictions": [{"score": 1}]})))
+
+
+# --- the pre-2022 XGBoost single-row case -------------------------------------------------------
+
+
+def test_one_row_of_n_values_pairs_by_column_for_n_requests() -> None:
+    records = _expand(_event(_side("1,2\n3,4\n5,6\n"), _side("0.1,0.7,0.3")))
+    assert [dict(r.outputs) for r in records] == [
+        {"output_0": 0.1},
+        {"output_0": 0.7},
+        {"output_0": 0.3},
+    ]
+    assert [r.partner_inference_id for r in records][-1] == f"{EVENT_ID}_2"
+
+
+def test_post_2022_one_prediction_per_line_pairs_by_row() -> None:
+    records = _expand(_event(_side("1,2\n3,4\n5,6\n"), _side("0.1\n0.7\n0.3\n")))
+    assert [r.outputs["output_0"] for r in records] == [0.1, 0.7, 0.3]
+
+
+def test_single_row_case_does_not_apply_to_a_single_request() -> None:
+    (record,) = _expand(_event(_side("1,2"), _side("0.1,0.7,0.3")))
+    assert record.outputs == {"output_0": 0.1, "output_1": 0.7, "output_2": 0.3}
+    assert record.partner_inference_id == EVENT_ID
+
+
+@pytest.mark.parametrize("row", ["0.1,0.7", "0.1,0.7,0.3,0.4"])
+def test_single_row_case_needs_exactly_n_values(row: str) -> None:
+    with pytest.raises(CountMismatchError):
+        _expand(_event(_side("1\n2\n3"), _side(row)))
+
+
+def test_single_row_case_needs_scalar_values() -> None:
+    with pytest.raises(CountMismatchError):
+        _expand(_event(_side("1\n2"), _json([[[0.1, 0.9], [0.2, 0.8]]])))
+
+
+def test_single_row_case_does_not_apply_to_a_named_map() -> None:
+    with pytest.raises(CountMismatchError):
+        _expand(_event(_side("1\n2"), _json({"a": 0.1, "b": 0.2})))
+
+
+def test_single_row_case_applies_to_json_row_of_scalars() -> None:
+    records = _expand(_event(_side("1\n2"), _json([[0.25, 0.75]])))
+    assert [r.outputs for r in records] == [{"output_0": 0.25}, {"output_0": 0.75}]
+
+
+# --- one-sided lines ---------------------------------------------------------------------------
+
+
+def test_input_only_line() -> None:
+    records = _expand(_event(_side("1,2\n3,4")))
+    assert [(dict(r.inputs), dict(r.outputs)) for r in records] == [
+        ({"input_0": 1, "input_1": 2}, {}),
+        ({"input_0": 3, "input_1": 4}, {}),
+    ]
+    assert records[0].partner_inference_id == f"{EVENT_ID}_0"
+
+
+def test_output_only_line() -> None:
+    records = _expand(_event(None, _json({"predictions": [{"score": 0.1}, {"score": 0.2}]})))
+    assert [(dict(r.inputs), dict(r.outputs)) for r in records] == [
+        ({}, {"score": 0.1}),
+        ({}, {"score": 0.2}),
+    ]
+    assert {r.batch_size for r in records} == {2}
+
+
+def test_neither_side_is_an_invalid_event() -> None:
+    with pytest.raises(InvalidEventError, match="neither endpointInput nor endpointOutput") as info:
+        _expand(_event())
+    assert info.value.reason is Reason.INVALID_EVENT
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def test_column_names_follow_positions() -> None:
+    (record,) = _expand(_event(_side(",".join(str(i) for i in range(12))), _side("a,b")))
+    assert list(record.inputs) == [f"input_{i}" for i in range(12)]
+    assert list(record.outputs) == ["output_0", "output_1"]
+    assert record.inputs["input_11"] == 11
+
+
+def test_named_maps_keep_their_names_and_order() -> None:
+    (record,) = _expand(
+        _event(_json({"zeta": 1, "alpha": 2}), _json({"predictions": [{"b": 1, "a": 2}]}))
+    )
+    assert list(record.inputs) == ["zeta", "alpha"]
+    assert list(record.outputs) == ["b", "a"]
+
+
+def test_positional_sides_never_conflict() -> None:
+    (record,) = _expand(_event(_side("1"), _side("1")))
+    assert record.inference_data() == {"input_0": 1, "output_0": 1}
+
+
+def test_name_conflict() -> None:
+    with pytest.raises(NameConflictError, match=r"inference 0: the name\(s\) label, score") as info:
+        _expand(
+            _event(
+                _json({"score": 1, "label": "x", "a": 2}),
+                _json({"predictions": [{"label": "y", "score": 0.3}]}),
+            )
+        )
+    assert info.value.reason is Reason.NAME_CONFLICT
+
+
+def test_name_conflict_with_a_generated_column_name() -> None:
+    with pytest.raises(NameConflictError, match="output_0"):
+        _expand(_event(_json({"output_0": 1}), _side("0.5")))
+
+
+def test_name_conflict_is_reported_for_the_first_conflicting_inference() -> None:
+    with pytest.raises(NameConflictError, match="inference 1:"):
+        _expand(
+            _event(
+                _json([{"a": 1}, {"s": 2}]),
+                _json([{"s": 0.1}, {"s": 0.2}]),
+            )
+        )
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+
+def test_custom_attributes_are_a_tuple_of_strings() -> None:
+    attrs = ['{"testIndicator": "true"}', "x"]
+    records = _expand(_event(_side("1\n2"), customAttributes=attrs))
+    assert all(r.custom_attributes == tuple(attrs) for r in records)
+
+
+def test_no_custom_attributes_is_an_empty_tuple() -> None:
+    (record,) = _expand(_event(_side("1")))
+    assert record.custom_attributes == ()
+
+
+def test_timestamp_source_and_line_number() -> None:
+    (record,) = _expand(_event(_side("1")), source="s3://b/k.jsonl", line_number=7)
+    assert record.inference_timestamp == datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC)
+    assert record.inference_timestamp.tzinfo is not None
+    assert (record.source, record.line_number) == ("s3://b/k.jsonl", 7)
+
+
+def test_default_source_and_line_number() -> None:
+    (record,) = _expand(_event(_side("1")))
+    assert (record.source, record.line_number) == ("<memory>", 1)
+
+
+def test_to_arthur_and_inference_data() -> None:
+    (record,) = _expand(_event(_side("1,x"), _side("0.5")))
+    assert record.inference_data() == {"input_0": 1, "input_1": "x", "output_0": 0.5}
+    assert record.to_arthur() == {
+        "partner_inference_id": EVENT_ID,
+        "inference_timestamp": datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC),
+        "inference_data": {"input_0": 1, "input_1": "x", "output_0": 0.5},
+    }
+
+
+# --- the record type ---------------------------------------------------------------------------
+
+
+def test_record_is_frozen_and_slotted() -> None:
+    (record,) = _expand(_event(_side("1")))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.partner_inference_id = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.index = 3  # type: ignore[misc]
+    assert not hasattr(record, "__dict__")
+    with pytest.raises((AttributeError, TypeError)):
+        record.extra = 1  # type: ignore[attr-defined]
+
+
+def test_record_fields_and_keyword_only_construction() -> None:
+    fields = {f.name for f in dataclasses.fields(InferenceRecord)}
+    assert fields == {
+        "partner_inference_id",
+        "inference_timestamp",
+        "inputs",
+        "outputs",
+        "event_id",
+        "inference_id",
+        "index",
+        "batch_size",
+        "source",
+        "line_number",
+        "custom_attributes",
+    }
+    (record,) = _expand(_event(_side("1")))
+    values = [getattr(record, f.name) for f in dataclasses.fields(InferenceRecord)]
+    untyped: Any = InferenceRecord
+    with pytest.raises(TypeError):
+        untyped(*values)
+    assert untyped(
+        **{f.name: v for f, v in zip(dataclasses.fields(record), values, strict=True)}
+    ) == (record)
+
+
+def test_replace_gives_a_new_record() -> None:
+    (record,) = _expand(_event(_side("1")))
+    other = dataclasses.replace(record, partner_inference_id="x")
+    assert other.partner_inference_id == "x"
+    assert record.partner_inference_id == EVENT_ID
+
+
+# --- SideDecoder -------------------------------------------------------------------------------
+
+
+def _capture_side(data: str, content_type: str | None, encoding: str) -> Any:
+    event = _event(_side(data, content_type, encoding))
+    return event.capture_data.endpoint_input
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "expected"),
+    [("CSV", "1,2", [[1, 2]]), ("JSON", '{"a": 1}', [{"a": 1}])],
+)
+def test_missing_content_type_falls_back_to_the_encoding(
+    encoding: str, data: str, expected: list[Any]
+) -> None:
+    side = _capture_side(data, None, encoding)
+    assert SideDecoder(default_registry()).decode(side) == expected
+
+
+def test_missing_content_type_with_base64_is_unknown() -> None:
+    side = _capture_side("MSwy", None, "BASE64")
+    with pytest.raises(UnknownContentTypeError, match=r"\(no content type\)"):
+        SideDecoder(default_registry()).decode(side)
+
+
+def test_content_type_wins_over_the_encoding() -> None:
+    side = _capture_side('{"a": 1}\n{"a": 2}\n', "application/jsonlines", "JSON")
+    assert SideDecoder(default_registry()).decode(side) == [{"a": 1}, {"a": 2}]
+
+
+def test_content_type_override_is_normalised() -> None:
+    side = _capture_side("1,2", "Text/Plain; charset=utf-8", "CSV")
+    sides = SideDecoder(default_registry(), content_types={"TEXT/PLAIN": "text/csv; x=1"})
+    assert sides.content_types == {"text/plain": "text/csv"}
+    assert sides.decode(side) == [[1, 2]]
+
+
+def test_unknown_content_type_without_sniffing() -> None:
+    side = _capture_side('{"a": 1}', "text/html", "JSON")
+    with pytest.raises(UnknownContentTypeError, match="text/html"):
+        SideDecoder(default_registry()).decode(side)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ('{"a": 1}', [{"a": 1}]),
+        ('{"a": 1}\n{"a": 2}', [{"a": 1}, {"a": 2}]),
+        ("x,1\ny,2", [["x", 1], ["y", 2]]),
+    ],
+)
+def test_sniffing_tries_json_then_json_lines_then_csv(data: str, expected: list[Any]) -> None:
+    side = _capture_side(base64.b64encode(data.encode()).decode(), "text/html", "BASE64")
+    assert SideDecoder(default_registry(), sniff=True).decode(side) == expected
+
+
+def test_sniffing_failure_is_unknown_content_type() -> None:
+    side = _capture_side(base64.b64encode(b"\xff\xfe\x00").decode(), "image/png", "BASE64")
+    with pytest.raises(UnknownContentTypeError, match="content sniffing found no decoder"):
+        SideDecoder(default_registry(), sniff=True).decode(side)
+
+
+def test_a_known_content_type_is_never_sniffed() -> None:
+    side = _capture_side('{"a": 1}', "text/csv", "CSV")
+    assert SideDecoder(default_registry(), sniff=True).decode(side) == [['{"a": 1}']]
