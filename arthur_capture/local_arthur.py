@@ -590,7 +590,7 @@ class LocalArthur:
 
     def _parquet_rows(self, data: bytes) -> list[Any]:
         try:
-            import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+            import pyarrow.parquet as pq  # noqa: PLC0415
         except ImportError:
             raise _BadRequestError(415, "this server needs pyarrow to read Parquet") from None
         try:

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final
 
+import orjson
 import pydantic
 
 from arthur_capture.decoders import DecoderRegistry, default_registry
@@ -225,6 +226,17 @@ def _pydantic_error(
     return InvalidEventError("not a capture event: " + "; ".join(problems) + more)
 
 
+def _salvage_event_id(line: bytes) -> str | None:
+    """The ``eventId`` of a line that is JSON but not a valid event, when it has a usable one."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    meta = value.get("eventMetadata") if isinstance(value, dict) else None
+    event_id = meta.get("eventId") if isinstance(meta, dict) else None
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
 def _wire_name(part: str | int) -> str:
     if isinstance(part, int):
         return str(part)
@@ -297,7 +309,10 @@ class CaptureReader:
             try:
                 event = CaptureEvent.model_validate_json(line)
             except pydantic.ValidationError as exc:
-                raise _pydantic_error(exc, line, terminated=terminated) from None
+                error = _pydantic_error(exc, line, terminated=terminated)
+                if error.reason is Reason.INVALID_EVENT:
+                    event_id = _salvage_event_id(line)
+                raise error from None
             event_id = event.event_metadata.event_id
             if event.event_version not in self.event_versions:
                 msg = f"eventVersion {event.event_version!r} is not supported (known: "

@@ -83,7 +83,7 @@ def make_line(rng: random.Random, when: datetime) -> bytes:
 
 def generate(out: IO[bytes], size_bytes: int, seed: int = 7) -> tuple[int, int]:
     """Write lines until ``size_bytes``; returns (lines, bytes)."""
-    rng = random.Random(seed)  # noqa: S311 - benchmark data, not security
+    rng = random.Random(seed)
     when = datetime(2024, 3, 1, tzinfo=UTC)
     written = lines = 0
     while written < size_bytes:

@@ -69,6 +69,9 @@ json_values: st.SearchStrategy[Value] = st.one_of(
 )
 """Scalars a JSON payload round-trips exactly."""
 
+json_list_values: st.SearchStrategy[Any] = st.lists(json_values, max_size=3)
+"""A list value (a multiclass ``score``, ``probabilities``): kept whole, as one value."""
+
 csv_values: st.SearchStrategy[Value] = st.one_of(
     st.none(), ints64, finite_floats, csv_strings, _CSV_AWKWARD
 )
@@ -224,10 +227,13 @@ def sides(
     role: Literal["input", "output"],
     batch_size: int,
     taken: frozenset[str] = frozenset(),
+    one_row: bool = False,
 ) -> GeneratedSide:
     """One side holding ``batch_size`` inferences of a fixed width, in any layout and encoding.
 
     ``taken`` are names already used by the other side (a name on both sides is a conflict).
+    ``one_row`` writes a response of one value per inference as a single CSV row, the way
+    XGBoost did before April 2022 (FORMAT.md §7.4); it decodes only next to a request.
     """
     layouts: list[str] = [
         "csv",
@@ -244,9 +250,15 @@ def sides(
     ]
     if batch_size == 1:
         layouts.append("json_scalar")
-    layout = draw(st.sampled_from(layouts))
-    width = 1 if layout in SINGLE_WIDTH_LAYOUTS else draw(st.integers(1, 4))
-    value_strategy = csv_values if layout == "csv" else json_values
+    layout = "csv" if one_row else draw(st.sampled_from(layouts))
+    width = 1 if layout in SINGLE_WIDTH_LAYOUTS or one_row else draw(st.integers(1, 4))
+    value_strategy: st.SearchStrategy[Any] = json_values
+    if layout == "csv" or one_row:
+        value_strategy = csv_values
+    elif layout not in SINGLE_WIDTH_LAYOUTS and (layout != "json_columns" or width > 1):
+        # A list value stays one value, except where it would read as a batch: a lone
+        # column of lists is a wrapper (D2), and a lone scalar per item is not a list.
+        value_strategy = json_values | json_list_values
     values = [
         draw(st.lists(value_strategy, min_size=width, max_size=width)) for _ in range(batch_size)
     ]
@@ -262,7 +274,15 @@ def sides(
     else:
         names = [f"{role}_{i}" for i in range(width)]
     ascii_only = draw(st.booleans())
-    body = _body(draw, layout, values, names, ascii_only)
+    if one_row:
+        body = encode_csv(
+            [[row[0] for row in values]],
+            newline="\n",
+            trailing=draw(st.booleans()),
+            quote_all=draw(st.booleans()),
+        )
+    else:
+        body = _body(draw, layout, values, names, ascii_only)
     family = _family(layout)
     native = "CSV" if family == "csv" else "JSON"
     transport = draw(st.sampled_from([native, "BASE64"]))
@@ -348,7 +368,8 @@ def request_response(
         request = draw(sides(role="input", batch_size=n))
         taken = frozenset(request.rows[0])
     if present in ("both", "output"):
-        response = draw(sides(role="output", batch_size=n, taken=taken))
+        one_row = present == "both" and n > 1 and draw(st.integers(0, 5)) == 0
+        response = draw(sides(role="output", batch_size=n, taken=taken, one_row=one_row))
     return request, response
 
 

@@ -1,0 +1,358 @@
+"""The contenders that ``benchmarks/run.py`` times, one per process.
+
+    python benchmarks/paths.py NAME FILE
+
+runs one path over a capture file and prints ``records=N columns=K`` (``lines=N`` for
+``orjson_only``). Each path imports what it needs inside its function, so a process pays only
+for its own imports. The hand-written paths understand exactly the shapes
+``benchmarks/generate.py`` writes (CSV, ``{"instances": [{"features": ...}]}``,
+``{"predictions": [...]}``, JSON Lines, BASE64 of those); none of them validates anything,
+keeps a ledger or reports rejects, which is what ``arthur_capture`` adds.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+    import polars as pl
+
+#: ``(records, columns)``; columns is 0 for paths that build no table.
+Result = tuple[int, int]
+
+_CSV = "text/csv"
+_JSONL = "application/jsonlines"
+
+
+def _media(side: dict[str, Any]) -> str:
+    content_type: str = side["observedContentType"]
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _partner_id(meta: dict[str, Any], index: int, count: int) -> str:
+    base: str = meta.get("inferenceId") or meta["eventId"]
+    return f"{base}_{index}" if count > 1 else base
+
+
+# 1. orjson_only --------------------------------------------------------------------------------
+
+
+def orjson_only(path: str) -> Result:
+    """``orjson.loads`` of every line and nothing else: the floor for any Python reader."""
+    import orjson
+
+    lines = 0
+    with open(path, "rb") as handle:  # noqa: PTH123
+        for line in handle:
+            orjson.loads(line)
+            lines += 1
+    return lines, 0
+
+
+# 2. orjson_split -------------------------------------------------------------------------------
+
+
+def _split_side(side: dict[str, Any]) -> list[Any]:
+    import base64
+
+    import orjson
+
+    data: str = side["data"]
+    if side["encoding"] == "BASE64":
+        data = base64.b64decode(data).decode()
+    media = _media(side)
+    if media == _CSV:
+        return [[float(v) for v in row.split(",")] for row in data.split("\n") if row]
+    if media == _JSONL:
+        return [orjson.loads(row) for row in data.split("\n") if row.strip()]
+    document = orjson.loads(data)
+    if isinstance(document, dict) and len(document) == 1:
+        (value,) = document.values()
+        if isinstance(value, list):
+            return value
+    return document if isinstance(document, list) else [document]
+
+
+def orjson_split(path: str) -> Result:
+    """orjson plus splitting each payload into per-inference tuples; no DataFrame."""
+    import orjson
+
+    records: list[tuple[str, str, Any, Any]] = []
+    with open(path, "rb") as handle:  # noqa: PTH123
+        for line in handle:
+            event = orjson.loads(line)
+            capture = event["captureData"]
+            meta = event["eventMetadata"]
+            inputs = _split_side(capture["endpointInput"])
+            outputs = _split_side(capture["endpointOutput"])
+            if len(inputs) != len(outputs):
+                raise ValueError(f"count mismatch in {meta['eventId']}")
+            count = len(inputs)
+            when = meta["inferenceTime"]
+            records.extend(
+                (_partner_id(meta, i, count), when, inputs[i], outputs[i]) for i in range(count)
+            )
+    return len(records), 0
+
+
+# 3. naive_stdlib -------------------------------------------------------------------------------
+
+
+def _naive_rows(side: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """One side as a list of column -> value dicts, the way one writes it with the stdlib."""
+    import base64
+    import csv
+    import io
+    import json
+
+    data = side["data"]
+    if side["encoding"] == "BASE64":
+        data = base64.b64decode(data).decode("utf-8")
+    media = _media(side)
+    rows: list[dict[str, Any]] = []
+    if media == _CSV:
+        for fields in csv.reader(io.StringIO(data)):
+            rows.append({f"{prefix}_{i}": float(v) for i, v in enumerate(fields)})
+        return rows
+    if media == _JSONL:
+        items = [json.loads(text) for text in data.splitlines() if text.strip()]
+    else:
+        document = json.loads(data)
+        items = document.get("instances") or document.get("predictions") or [document]
+    for item in items:
+        if "features" in item:
+            rows.append({f"{prefix}_{i}": v for i, v in enumerate(item["features"])})
+        else:
+            rows.append(dict(item))
+    return rows
+
+
+def naive_stdlib(path: str) -> Result:
+    """``json`` + ``csv``, a list of dicts per inference, then a pandas DataFrame."""
+    import json
+
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as handle:  # noqa: PTH123
+        for line in handle:
+            event = json.loads(line)
+            meta = event["eventMetadata"]
+            inputs = _naive_rows(event["captureData"]["endpointInput"], "input")
+            outputs = _naive_rows(event["captureData"]["endpointOutput"], "output")
+            for i, (request, response) in enumerate(zip(inputs, outputs, strict=True)):
+                row = {
+                    "partner_inference_id": _partner_id(meta, i, len(inputs)),
+                    "inference_timestamp": meta["inferenceTime"],
+                }
+                row.update(request)
+                row.update(response)
+                rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["inference_timestamp"] = pd.to_datetime(frame["inference_timestamp"], utc=True)
+    return len(frame), len(frame.columns)
+
+
+# 4. pandas_idiomatic ---------------------------------------------------------------------------
+
+
+def _pandas_split(row: pd.Series) -> list[dict[str, Any]]:
+    capture = row["captureData"]
+    meta = row["eventMetadata"]
+    inputs = _naive_rows(capture["endpointInput"], "input")
+    outputs = _naive_rows(capture["endpointOutput"], "output")
+    return [
+        {
+            "partner_inference_id": _partner_id(meta, i, len(inputs)),
+            "inference_timestamp": meta["inferenceTime"],
+            **request,
+            **response,
+        }
+        for i, (request, response) in enumerate(zip(inputs, outputs, strict=True))
+    ]
+
+
+def pandas_idiomatic(path: str) -> Result:
+    """``pd.read_json(lines=True)``, a per-row ``apply`` that splits payloads, ``explode``."""
+    import pandas as pd
+
+    events = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    events["inference"] = events.apply(_pandas_split, axis=1)
+    exploded = events.explode("inference", ignore_index=True)
+    frame = pd.DataFrame(exploded["inference"].tolist())
+    frame["inference_timestamp"] = pd.to_datetime(frame["inference_timestamp"], utc=True)
+    return len(frame), len(frame.columns)
+
+
+# 5. polars -------------------------------------------------------------------------------------
+
+
+def _polars_sides(events: pl.LazyFrame, side: str) -> pl.LazyFrame:
+    """``line, media, data`` for one side, BASE64 decoded to text."""
+    import polars as pl
+
+    frame = events.select(
+        "line", pl.col("captureData").struct.field(side).struct.unnest()
+    ).with_columns(
+        media=pl.col("observedContentType")
+        .str.split(";")
+        .list.first()
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
+    plain = frame.filter(pl.col("encoding") != "BASE64")
+    decoded = frame.filter(pl.col("encoding") == "BASE64").with_columns(
+        pl.col("data").str.decode("base64").cast(pl.String)
+    )
+    return pl.concat([plain, decoded]).select("line", "media", "data")
+
+
+def _polars_lines(frame: pl.LazyFrame, media: str) -> pl.LazyFrame:
+    """One row per non-empty line of the payloads of one media type, numbered within its call."""
+    import polars as pl
+
+    return (
+        frame.filter(pl.col("media") == media)
+        .select("line", item=pl.col("data").str.split("\n"))
+        .explode("item")
+        .filter(pl.col("item").str.strip_chars() != "")
+        .with_columns(idx=pl.int_range(pl.len()).over("line"))
+    )
+
+
+def _polars_json_items(frame: pl.LazyFrame, key: str, dtype: pl.DataType) -> pl.LazyFrame:
+    """Rows of ``{key: [item, ...]}`` JSON documents, exploded into one row per item."""
+    import polars as pl
+
+    return (
+        frame.filter(pl.col("media") == "application/json")
+        .select("line", item=pl.col("data").str.json_decode(pl.Struct({key: pl.List(dtype)})))
+        .select("line", item=pl.col("item").struct.field(key))
+        .explode("item")
+        .with_columns(idx=pl.int_range(pl.len()).over("line"))
+    )
+
+
+def polars_frame(path: str) -> pl.DataFrame:
+    """Every inference of ``path`` as a polars DataFrame, with polars expressions."""
+    import polars as pl
+
+    side = pl.Struct(
+        {"observedContentType": pl.String, "mode": pl.String, "data": pl.String, "encoding": pl.String}
+    )
+    schema = {
+        "captureData": pl.Struct({"endpointInput": side, "endpointOutput": side}),
+        "eventMetadata": pl.Struct(
+            {"eventId": pl.String, "inferenceId": pl.String, "inferenceTime": pl.String}
+        ),
+        "eventVersion": pl.String,
+    }
+    events = pl.read_ndjson(path, schema=schema).with_row_index("line").lazy()
+    features = pl.List(pl.Float64)
+    scores = pl.Struct({"score": pl.Float64, "predicted_label": pl.Int64})
+
+    requests = _polars_sides(events, "endpointInput")
+    inputs = pl.concat(
+        [
+            _polars_lines(requests, _CSV).select(
+                "line",
+                "idx",
+                values=pl.col("item").str.split(",").list.eval(pl.element().cast(pl.Float64)),
+            ),
+            _polars_lines(requests, _JSONL).select(
+                "line",
+                "idx",
+                values=pl.col("item")
+                .str.json_decode(pl.Struct({"features": features}))
+                .struct.field("features"),
+            ),
+            _polars_json_items(requests, "instances", pl.Struct({"features": features})).select(
+                "line", "idx", values=pl.col("item").struct.field("features")
+            ),
+        ]
+    )
+    responses = _polars_sides(events, "endpointOutput")
+    outputs = pl.concat(
+        [
+            _polars_lines(responses, _CSV).select(
+                "line", "idx", output_0=pl.col("item").cast(pl.Float64)
+            ),
+            _polars_lines(responses, _JSONL).select(
+                "line",
+                "idx",
+                pl.col("item").str.json_decode(pl.Struct({"score": pl.Float64})).struct.unnest(),
+            ),
+            _polars_json_items(responses, "predictions", scores).select(
+                "line", "idx", pl.col("item").struct.unnest()
+            ),
+        ],
+        how="diagonal",
+    )
+    width = inputs.select(pl.col("values").list.len().max()).collect().item()
+    meta = events.select("line", pl.col("eventMetadata").struct.unnest())
+    count = pl.len().over("line")
+    base = pl.coalesce(pl.col("inferenceId").replace("", None), pl.col("eventId"))
+    return (
+        inputs.join(outputs, on=["line", "idx"], how="full", coalesce=True)
+        .join(meta, on="line", how="left")
+        .sort("line", "idx")
+        .select(
+            partner_inference_id=pl.when(count > 1)
+            .then(pl.concat_str(base, pl.lit("_"), pl.col("idx").cast(pl.String)))
+            .otherwise(base),
+            inference_timestamp=pl.col("inferenceTime").str.to_datetime(time_zone="UTC"),
+            inputs=pl.col("values").list.to_struct([f"input_{i}" for i in range(width)]),
+            outputs=pl.struct(pl.exclude("line", "idx", "values", "^event.*$", "^inference.*$")),
+        )
+        .unnest("inputs", "outputs")
+        .collect()
+    )
+
+
+def polars(path: str) -> Result:
+    """``pl.read_ndjson`` and expressions (``json_decode``, ``str.split``, ``explode``, joins)."""
+    frame = polars_frame(path)
+    return frame.height, frame.width
+
+
+# 7. ours_dataframe -----------------------------------------------------------------------------
+
+
+def ours_dataframe(path: str) -> Result:
+    """``arthur_capture.to_dataframe(FILE)``."""
+    import arthur_capture
+
+    frame = arthur_capture.to_dataframe(path)
+    return len(frame), len(frame.columns)
+
+
+PATHS: dict[str, Callable[[str], Result]] = {
+    "orjson_only": orjson_only,
+    "orjson_split": orjson_split,
+    "naive_stdlib": naive_stdlib,
+    "pandas_idiomatic": pandas_idiomatic,
+    "polars": polars,
+    "ours_dataframe": ours_dataframe,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run one path: ``NAME FILE``."""
+    if len(argv) != 2 or argv[0] not in PATHS:
+        print(f"usage: paths.py {{{','.join(PATHS)}}} FILE", file=sys.stderr)
+        return 2
+    name, path = argv
+    records, columns = PATHS[name](path)
+    if name == "orjson_only":
+        print(f"lines={records}")
+    else:
+        print(f"records={records} columns={columns}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
