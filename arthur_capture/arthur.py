@@ -41,6 +41,7 @@ import email.utils
 import itertools
 import logging
 import math
+import random
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -57,7 +58,6 @@ from tenacity import (
     stop_after_attempt,
     stop_after_delay,
     stop_any,
-    wait_exponential_jitter,
 )
 
 from arthur_capture._secret import REDACTED, Secret
@@ -624,9 +624,6 @@ class ArthurClient:
         self.retry = retry or RetryPolicy()
         self.abort_after_failed_chunks = abort_after_failed_chunks
         self._sleep = sleep
-        self._backoff = wait_exponential_jitter(
-            initial=self.retry.initial, max=self.retry.maximum, jitter=self.retry.jitter
-        )
         headers = {"Accept": "application/json", "User-Agent": f"arthur-capture/{_version()}"}
         if organization_id:
             headers["Arthur-Organization-ID"] = organization_id
@@ -1065,7 +1062,10 @@ class ArthurClient:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return min(exc.retry_after, self.retry.max_retry_after)
-        return float(self._backoff(state))
+        policy = self.retry
+        exponent = min(state.attempt_number - 1, 62)
+        wait = policy.initial * 2.0**exponent + random.uniform(0, policy.jitter)  # noqa: S311
+        return min(wait, policy.maximum)
 
     def _once(
         self,

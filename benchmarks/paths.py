@@ -113,16 +113,17 @@ def _naive_rows(side: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     if side["encoding"] == "BASE64":
         data = base64.b64decode(data).decode("utf-8")
     media = _media(side)
-    rows: list[dict[str, Any]] = []
     if media == _CSV:
-        for fields in csv.reader(io.StringIO(data)):
-            rows.append({f"{prefix}_{i}": float(v) for i, v in enumerate(fields)})
-        return rows
+        return [
+            {f"{prefix}_{i}": float(v) for i, v in enumerate(fields)}
+            for fields in csv.reader(io.StringIO(data))
+        ]
     if media == _JSONL:
         items = [json.loads(text) for text in data.splitlines() if text.strip()]
     else:
         document = json.loads(data)
         items = document.get("instances") or document.get("predictions") or [document]
+    rows: list[dict[str, Any]] = []
     for item in items:
         if "features" in item:
             rows.append({f"{prefix}_{i}": v for i, v in enumerate(item["features"])})
@@ -131,7 +132,7 @@ def _naive_rows(side: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     return rows
 
 
-def naive_stdlib(path: str) -> Result:
+def naive_frame(path: str) -> pd.DataFrame:
     """``json`` + ``csv``, a list of dicts per inference, then a pandas DataFrame."""
     import json
 
@@ -154,6 +155,12 @@ def naive_stdlib(path: str) -> Result:
                 rows.append(row)
     frame = pd.DataFrame(rows)
     frame["inference_timestamp"] = pd.to_datetime(frame["inference_timestamp"], utc=True)
+    return frame
+
+
+def naive_stdlib(path: str) -> Result:
+    """The stdlib DataFrame (:func:`naive_frame`)."""
+    frame = naive_frame(path)
     return len(frame), len(frame.columns)
 
 
@@ -176,15 +183,21 @@ def _pandas_split(row: pd.Series) -> list[dict[str, Any]]:
     ]
 
 
-def pandas_idiomatic(path: str) -> Result:
+def pandas_frame(path: str) -> pd.DataFrame:
     """``pd.read_json(lines=True)``, a per-row ``apply`` that splits payloads, ``explode``."""
     import pandas as pd
 
-    events = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    events = pd.read_json(path, lines=True, dtype=False)
     events["inference"] = events.apply(_pandas_split, axis=1)
     exploded = events.explode("inference", ignore_index=True)
     frame = pd.DataFrame(exploded["inference"].tolist())
     frame["inference_timestamp"] = pd.to_datetime(frame["inference_timestamp"], utc=True)
+    return frame
+
+
+def pandas_idiomatic(path: str) -> Result:
+    """The idiomatic pandas DataFrame (:func:`pandas_frame`)."""
+    frame = pandas_frame(path)
     return len(frame), len(frame.columns)
 
 
@@ -242,14 +255,19 @@ def polars_frame(path: str) -> pl.DataFrame:
     import polars as pl
 
     side = pl.Struct(
-        {"observedContentType": pl.String, "mode": pl.String, "data": pl.String, "encoding": pl.String}
+        {
+            "observedContentType": pl.String,
+            "mode": pl.String,
+            "data": pl.String,
+            "encoding": pl.String,
+        }
     )
-    schema = {
+    schema: dict[str, pl.DataType] = {
         "captureData": pl.Struct({"endpointInput": side, "endpointOutput": side}),
         "eventMetadata": pl.Struct(
             {"eventId": pl.String, "inferenceId": pl.String, "inferenceTime": pl.String}
         ),
-        "eventVersion": pl.String,
+        "eventVersion": pl.String(),
     }
     events = pl.read_ndjson(path, schema=schema).with_row_index("line").lazy()
     features = pl.List(pl.Float64)

@@ -503,23 +503,23 @@ def capture_files(
 # Arbitrary (hostile) input
 # --------------------------------------------------------------------------------------------
 
+
+def _json_containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keys = st.sampled_from(
+        ["features", "predictions", "instances", "data", "values", "keys", "shape", "a"]
+    )
+    return st.lists(children, max_size=4) | st.dictionaries(
+        keys | st.text(max_size=4), children, max_size=4
+    )
+
+
 json_anything: st.SearchStrategy[Any] = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats()
     | st.text(st.characters(codec="utf-8"), max_size=10),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                ["features", "predictions", "instances", "data", "values", "keys", "shape", "a"]
-            )
-            | st.text(max_size=4),
-            children,
-            max_size=4,
-        )
-    ),
+    _json_containers,
     max_leaves=12,
 )
 """Any JSON value (NaN and ±Infinity included: ``json.dumps`` writes them as tokens)."""

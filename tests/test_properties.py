@@ -259,8 +259,8 @@ def test_partner_ids(single: GeneratedEvent, batch: GeneratedEvent) -> None:
 
 
 @given(mixed_files(), st.booleans())
-@example((b"\x1f\x8b\nnull", {}), compressed=False)  # gzip magic, then no gzip
-@example((b"\x1f\x8b\x08\x00", {}), compressed=False)  # cut inside the gzip header
+@example((b"\x1f\x8b\nnull", {}), False)  # gzip magic, then no gzip
+@example((b"\x1f\x8b\x08\x00", {}), False)  # cut inside the gzip header
 def test_ledger_balances(mixed: tuple[bytes, dict[int, GeneratedEvent]], compressed: bool) -> None:
     data, events = mixed
     result = READER.read(_gzip(data) if compressed else data)
