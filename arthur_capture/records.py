@@ -125,7 +125,7 @@ class SideDecoder:
         Raises:
             PayloadError: The body cannot be read (a subclass names the reason).
         """
-        media_type, params = parse_media_type(side.observed_content_type)
+        media_type, params = parse_media_type(side.observed_content_type)  # cached inside
         media_type = self.content_types.get(media_type, media_type)
         if not media_type:
             media_type = _ENCODING_TYPES.get(side.encoding, "")

@@ -12,6 +12,8 @@ parameters are dropped and the bare type is lower-cased (``"Text/CSV; charset=ut
 
 from __future__ import annotations
 
+import codecs
+import functools
 import threading
 from importlib.metadata import entry_points
 from types import MappingProxyType
@@ -39,6 +41,18 @@ Inference = list[Any] | dict[str, Any]
 """One decoded inference: column-ordered values, or a name → value map."""
 
 
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "undefined"})
+"""Python codecs that are not character sets: they interpret backslashes, or always fail."""
+
+
+def _charset_codec(charset: str) -> str:
+    """The codec for a ``charset`` parameter; ``LookupError`` for codecs that are not charsets."""
+    name = codecs.lookup(charset).name
+    if name in _NOT_CHARSETS:
+        raise LookupError(charset)
+    return name
+
+
 def parse_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     """Split a ``Content-Type`` value into its bare lower-cased type and its parameters.
 
@@ -49,8 +63,15 @@ def parse_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
         ``("text/csv", {"charset": "UTF-8"})``. Parameter names are lower-cased; values keep
         their case and lose surrounding quotes.
     """
+    media_type, params = _parse_media_type(content_type or "")
+    return media_type, dict(params)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_media_type(content_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """:func:`parse_media_type`, cached: captures repeat a handful of content types."""
     if not content_type:
-        return "", {}
+        return "", ()
     head, sep, rest = content_type.partition(";")
     media_type = head.strip().lower()
     params: dict[str, str] = {}
@@ -59,7 +80,7 @@ def parse_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
             name, eq, value = part.partition("=")
             if eq:
                 params[name.strip().lower()] = value.strip().strip('"')
-    return media_type, params
+    return media_type, tuple(params.items())
 
 
 class Payload:
@@ -93,7 +114,8 @@ class Payload:
         if isinstance(body, str):
             return body
         try:
-            return body.decode(self.charset)
+            codec = _charset_codec(self.charset)
+            text = body.decode(codec)
         except LookupError as exc:
             raise InvalidPayloadError(f"unknown charset {self.charset!r}") from exc
         except UnicodeDecodeError as exc:
@@ -102,6 +124,13 @@ class Payload:
             ) from exc
         except ValueError as exc:  # "undefined" raises UnicodeError; a NUL in the name ValueError
             raise InvalidPayloadError(f"cannot decode the body as {self.charset!r}: {exc}") from exc
+        if codec != "utf-8" and not text.isascii():
+            try:  # some codecs (utf-7) decode to lone surrogates, which no output can carry
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                msg = f"body decodes ({self.charset}) to an unpaired surrogate at {exc.start}"
+                raise InvalidPayloadError(msg) from exc
+        return text
 
     def bytes(self) -> bytes:
         """The body as bytes (text bodies are encoded as UTF-8)."""
@@ -199,7 +228,7 @@ class DecoderRegistry:
         Raises:
             UnknownContentTypeError: None is registered; the message lists the known types.
         """
-        media_type = parse_media_type(content_type)[0]
+        media_type = _parse_media_type(content_type or "")[0]
         decoder = self._decoders.get(media_type)
         if decoder is None and self._load_entry_points and not self._entry_points_loaded:
             self.load_entry_points()

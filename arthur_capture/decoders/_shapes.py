@@ -44,10 +44,14 @@ def _check_depth(value: Any, max_depth: int) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+_CONTAINERS = frozenset({list, dict})
+
+
 def _checked_values(values: list[Any], max_depth: int) -> list[Any]:
-    for value in values:
-        if isinstance(value, (list, dict)):
-            _check_depth(value, max_depth)
+    if not _CONTAINERS.isdisjoint(map(type, values)):  # rare: look closer only then
+        for value in values:
+            if isinstance(value, (list, dict)):
+                _check_depth(value, max_depth)
     return values
 
 
@@ -60,9 +64,10 @@ def _checked_map(mapping: dict[str, Any], max_depth: int) -> dict[str, Any]:
             "(they name the documented layouts)"
         )
         raise InvalidPayloadError(msg)
-    for value in mapping.values():
-        if isinstance(value, (list, dict)):
-            _check_depth(value, max_depth)
+    if not _CONTAINERS.isdisjoint(map(type, mapping.values())):
+        for value in mapping.values():
+            if isinstance(value, (list, dict)):
+                _check_depth(value, max_depth)
     return mapping
 
 
