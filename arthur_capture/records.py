@@ -25,10 +25,18 @@ from arthur_capture.errors import (
 from arthur_capture.events import CaptureEvent, CaptureSide, Encoding
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
-__all__ = ["InferenceRecord", "SideDecoder", "expand", "partner_inference_id"]
+__all__ = [
+    "Expansion",
+    "InferenceRecord",
+    "SideDecoder",
+    "expand",
+    "pair",
+    "partner_inference_id",
+    "records_of",
+]
 
 _SNIFF_ORDER = ("application/json", "application/jsonlines", "text/csv")
 _ENCODING_TYPES = {Encoding.CSV: "text/csv", Encoding.JSON: "application/json"}
@@ -173,20 +181,43 @@ def _single_row_split(
     return None
 
 
-def expand(
-    event: CaptureEvent,
-    sides: SideDecoder,
-    *,
-    source: str = "<memory>",
-    line_number: int = 1,
-) -> list[InferenceRecord]:
-    """Decode both sides of a call and pair them into records.
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """A call decoded and paired, before its inferences are named and made into records.
+
+    ``inputs[i]`` pairs with ``outputs[i]``; either side is ``None`` when it was not captured.
+    """
+
+    event: CaptureEvent
+    """The parsed line."""
+    inputs: list[Inference] | None
+    """Request inferences, or ``None`` for an output-only capture."""
+    outputs: list[Inference] | None
+    """Response inferences (already split by the XGBoost rule), or ``None``."""
+    count: int
+    """How many inferences the call held."""
+
+    @property
+    def base_id(self) -> str:
+        """The partner ID base: ``inferenceId`` when present and non-empty, else ``eventId``."""
+        meta = self.event.event_metadata
+        return meta.inference_id or meta.event_id
+
+
+def _value_names(inference: Inference, prefix: str) -> Iterable[str]:
+    if isinstance(inference, dict):
+        return inference.keys()
+    return _column_names(prefix, len(inference))
+
+
+def pair(event: CaptureEvent, sides: SideDecoder) -> Expansion:
+    """Decode both sides of a call and pair them (counts, the XGBoost rule, name conflicts).
 
     Raises:
         InvalidEventError: The event has neither side.
         PayloadError: A side cannot be decoded.
         CountMismatchError: The sides hold different numbers of inferences.
-        NameConflictError: A value name is used on both sides.
+        NameConflictError: A value name is used on both sides of one inference.
     """
     capture = event.capture_data
     request = capture.endpoint_input
@@ -196,42 +227,73 @@ def expand(
         raise InvalidEventError(msg)
     inputs = sides.decode(request) if request is not None else None
     outputs = sides.decode(response) if response is not None else None
-    if inputs is not None and outputs is not None and len(inputs) != len(outputs):
-        split = _single_row_split(inputs, outputs)
-        if split is None:
-            msg = (
-                f"the request holds {len(inputs)} inference(s) but the response holds "
-                f"{len(outputs)}"
-            )
-            raise CountMismatchError(msg)
-        outputs = split
+    if inputs is not None and outputs is not None:
+        if len(inputs) != len(outputs):
+            split = _single_row_split(inputs, outputs)
+            if split is None:
+                msg = (
+                    f"the request holds {len(inputs)} inference(s) but the response holds "
+                    f"{len(outputs)}"
+                )
+                raise CountMismatchError(msg)
+            outputs = split
+        for index, (request_values, response_values) in enumerate(
+            zip(inputs, outputs, strict=True)
+        ):
+            if type(request_values) is list and type(response_values) is list:
+                continue  # input_<i> and output_<j> never meet
+            names_in = _value_names(request_values, "input_")
+            names_out = _value_names(response_values, "output_")
+            if not set(names_in).isdisjoint(names_out):
+                both = ", ".join(sorted(set(names_in).intersection(names_out)))
+                msg = (
+                    f"inference {index}: the name(s) {both} appear in both the request "
+                    "and the response"
+                )
+                raise NameConflictError(msg)
     count = len(inputs) if inputs is not None else len(outputs or ())
-    meta = event.event_metadata
-    base = meta.inference_id or meta.event_id
+    return Expansion(event=event, inputs=inputs, outputs=outputs, count=count)
+
+
+def records_of(
+    expansion: Expansion, *, source: str = "<memory>", line_number: int = 1
+) -> list[InferenceRecord]:
+    """Name each paired inference's values and make it a record with its partner ID."""
+    meta = expansion.event.event_metadata
+    inputs, outputs, count = expansion.inputs, expansion.outputs, expansion.count
+    base = expansion.base_id
     attributes = tuple(meta.custom_attributes or ())
-    records: list[InferenceRecord] = []
-    for index in range(count):
-        named_in = _named(inputs[index], "input_") if inputs is not None else {}
-        named_out = _named(outputs[index], "output_") if outputs is not None else {}
-        if named_in and named_out and not named_in.keys().isdisjoint(named_out):
-            both = ", ".join(sorted(set(named_in).intersection(named_out)))
-            msg = (
-                f"inference {index}: the name(s) {both} appear in both the request and the response"
-            )
-            raise NameConflictError(msg)
-        records.append(
-            InferenceRecord(
-                partner_inference_id=partner_inference_id(base, index, count),
-                inference_timestamp=meta.inference_time,
-                inputs=named_in,
-                outputs=named_out,
-                event_id=meta.event_id,
-                inference_id=meta.inference_id,
-                index=index,
-                batch_size=count,
-                source=source,
-                line_number=line_number,
-                custom_attributes=attributes,
-            )
+    return [
+        InferenceRecord(
+            partner_inference_id=partner_inference_id(base, index, count),
+            inference_timestamp=meta.inference_time,
+            inputs=_named(inputs[index], "input_") if inputs is not None else {},
+            outputs=_named(outputs[index], "output_") if outputs is not None else {},
+            event_id=meta.event_id,
+            inference_id=meta.inference_id,
+            index=index,
+            batch_size=count,
+            source=source,
+            line_number=line_number,
+            custom_attributes=attributes,
         )
-    return records
+        for index in range(count)
+    ]
+
+
+def expand(
+    event: CaptureEvent,
+    sides: SideDecoder,
+    *,
+    source: str = "<memory>",
+    line_number: int = 1,
+) -> list[InferenceRecord]:
+    """Decode both sides of a call and pair them into records (:func:`pair`, :func:`records_of`).
+
+    Raises:
+        InvalidEventError: The event has neither side.
+        PayloadError: A side cannot be decoded.
+        CountMismatchError: The sides hold different numbers of inferences.
+        NameConflictError: A value name is used on both sides.
+    """
+    return records_of(pair(event, sides), source=source, line_number=line_number)
