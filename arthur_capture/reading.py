@@ -14,7 +14,7 @@ import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 import orjson
 import pydantic
@@ -30,7 +30,7 @@ from arthur_capture.errors import (
     SourceError,
 )
 from arthur_capture.events import CaptureEvent
-from arthur_capture.records import InferenceRecord, SideDecoder, expand
+from arthur_capture.records import Expansion, InferenceRecord, SideDecoder, pair, records_of
 from arthur_capture.schema import MappingError, ModelSchema, SchemaMapper, check_partner_id
 
 if TYPE_CHECKING:
@@ -304,6 +304,25 @@ class CaptureReader:
         ``terminated`` is false for a stream's last line when it had no newline; an
         incomplete value there is ``truncated_line`` rather than ``invalid_json``.
         """
+        expansion = self.expand_line(
+            line, source=source, line_number=line_number, offset=offset, terminated=terminated
+        )
+        if isinstance(expansion, Reject):
+            return expansion
+        return self.records_from(
+            expansion, line, source=source, line_number=line_number, offset=offset
+        )
+
+    def expand_line(
+        self,
+        line: bytes,
+        *,
+        source: str = "<memory>",
+        line_number: int = 1,
+        offset: int = 0,
+        terminated: bool = True,
+    ) -> Expansion | Reject:
+        """Parse one line and pair its sides (:func:`arthur_capture.records.pair`), or reject it."""
         event_id: str | None = None
         try:
             try:
@@ -318,28 +337,33 @@ class CaptureReader:
                 msg = f"eventVersion {event.event_version!r} is not supported (known: "
                 msg += ", ".join(sorted(self.event_versions)) + ")"
                 raise InvalidEventError(msg, Reason.UNSUPPORTED_EVENT_VERSION)
-            records = expand(event, self._sides, source=source, line_number=line_number)
+            return pair(event, self._sides)
         except CaptureError as exc:
             reason = exc.reason or Reason.INVALID_EVENT
-            return Reject(
-                reason=reason,
-                source=source,
-                line=line_number,
-                offset=offset,
-                message=exc.message,
-                raw=line,
-                event_id=event_id,
-            )
+            message = exc.message
         except RecursionError:
-            return Reject(
-                reason=Reason.NESTING_TOO_DEEP,
-                source=source,
-                line=line_number,
-                offset=offset,
-                message="a value nests too deeply to process",
-                raw=line,
-                event_id=event_id,
-            )
+            reason, message = Reason.NESTING_TOO_DEEP, "a value nests too deeply to process"
+        return Reject(
+            reason=reason,
+            source=source,
+            line=line_number,
+            offset=offset,
+            message=message,
+            raw=line,
+            event_id=event_id,
+        )
+
+    def records_from(
+        self,
+        expansion: Expansion,
+        line: bytes,
+        *,
+        source: str = "<memory>",
+        line_number: int = 1,
+        offset: int = 0,
+    ) -> list[InferenceRecord | Reject]:
+        """The records of an expanded line, each mapped (schema) and checked (partner ID)."""
+        records = records_of(expansion, source=source, line_number=line_number)
         return [self._checked(record, line, offset) for record in records]
 
     def _checked(
@@ -362,6 +386,55 @@ class CaptureReader:
             )
         return record
 
+    def lines(
+        self, source: Source, *, name: str | None = None, ledger: Ledger | None = None
+    ) -> Iterator[_Line | Reject]:
+        """A source's non-blank lines, or framing rejects; counts lines and blanks in ``ledger``.
+
+        Raises:
+            SourceError: The source cannot be opened or read.
+        """
+        ledger = ledger if ledger is not None else Ledger()
+        ledger.sources += 1
+        label = name if name is not None else _source_name(source)
+        for line_number, offset, raw, status in _framed_lines(source, self.max_line_bytes):
+            ledger.lines += 1
+            if status is _Status.OK or status is _Status.UNTERMINATED:
+                if not raw.strip(b" \t\r"):
+                    ledger.blank_lines += 1
+                    continue
+                yield _Line(
+                    raw[:-1] if raw.endswith(b"\r") else raw,
+                    label,
+                    line_number,
+                    offset,
+                    status is _Status.OK,
+                )
+            else:
+                yield _framing_reject(status, raw, label, line_number, offset, self)
+
+    def account(self, ledger: Ledger, result: list[InferenceRecord | Reject] | Reject) -> None:
+        """Count one line's outcome in ``ledger``; in strict mode, raise at a reject.
+
+        Raises:
+            RejectedError: In strict mode, for the first reject of the line.
+        """
+        if isinstance(result, Reject):
+            ledger.rejected_lines += 1
+            ledger.rejects_by_reason[str(result.reason)] += 1
+            if self.strict:
+                raise RejectedError(result, _describe(result))
+            return
+        ledger.events += 1
+        for item in result:
+            if isinstance(item, Reject):
+                ledger.rejected_inferences += 1
+                ledger.rejects_by_reason[str(item.reason)] += 1
+                if self.strict:
+                    raise RejectedError(item, _describe(item))
+            else:
+                ledger.records += 1
+
     def iter_source(
         self,
         source: Source,
@@ -376,41 +449,23 @@ class CaptureReader:
             RejectedError: In strict mode, at the first reject.
         """
         ledger = ledger if ledger is not None else Ledger()
-        ledger.sources += 1
-        label = name if name is not None else _source_name(source)
-        for line_number, offset, raw, status in _framed_lines(source, self.max_line_bytes):
-            ledger.lines += 1
-            result: list[InferenceRecord | Reject] | Reject
-            if status is _Status.OK or status is _Status.UNTERMINATED:
-                if not raw.strip(b" \t\r"):
-                    ledger.blank_lines += 1
-                    continue
-                result = self.read_line(
-                    raw[:-1] if raw.endswith(b"\r") else raw,
-                    source=label,
-                    line_number=line_number,
-                    offset=offset,
-                    terminated=status is _Status.OK,
-                )
-            else:
-                result = _framing_reject(status, raw, label, line_number, offset, self)
-            if isinstance(result, Reject):
-                ledger.rejected_lines += 1
-                ledger.rejects_by_reason[str(result.reason)] += 1
-                if self.strict:
-                    raise RejectedError(result, _describe(result))
-                yield result
+        for line in self.lines(source, name=name, ledger=ledger):
+            if isinstance(line, Reject):
+                self.account(ledger, line)
+                yield line
                 continue
-            ledger.events += 1
-            for item in result:
-                if isinstance(item, Reject):
-                    ledger.rejected_inferences += 1
-                    ledger.rejects_by_reason[str(item.reason)] += 1
-                    if self.strict:
-                        raise RejectedError(item, _describe(item))
-                else:
-                    ledger.records += 1
-            yield from result
+            result = self.read_line(
+                line.raw,
+                source=line.source,
+                line_number=line.number,
+                offset=line.offset,
+                terminated=line.terminated,
+            )
+            self.account(ledger, result)
+            if isinstance(result, Reject):
+                yield result
+            else:
+                yield from result
 
     def read(self, *sources: Source) -> CaptureResult:
         """Read every source into one :class:`CaptureResult`."""
@@ -422,6 +477,16 @@ class CaptureReader:
                 else:
                     result.records.append(item)
         return result
+
+
+class _Line(NamedTuple):
+    """One non-blank line of a source, ready for :meth:`CaptureReader.expand_line`."""
+
+    raw: bytes
+    source: str
+    number: int
+    offset: int
+    terminated: bool
 
 
 class _Status:
