@@ -792,17 +792,17 @@ class ArthurClient:
                         sent=False,
                     )
                 )
-            if not chunk:
-                continue
             result.total += len(chunk)
-            if self.abort_after_failed_chunks is not None and (
+            if not chunk:
+                pass
+            elif self.abort_after_failed_chunks is not None and (
                 failed_in_row >= self.abort_after_failed_chunks
             ):
                 result.aborted = True
                 self._not_sent(result, chunk, "not sent: the upload stopped after failed chunks")
-                continue
-            ok = self._send_chunk(method, path, number, chunk, result, duplicates_matter)
-            failed_in_row = 0 if ok else failed_in_row + 1
+            else:
+                ok = self._send_chunk(method, path, number, chunk, result, duplicates_matter)
+                failed_in_row = 0 if ok else failed_in_row + 1
             if progress is not None:
                 progress(len(chunk) + len(invalid))
         if result.aborted:

@@ -1,21 +1,205 @@
-"""pandas preview: one row per inference. The only core module that imports pandas."""
+"""pandas preview: one row per inference. The only core module that imports pandas.
+
+Two ways in, one way out. Records (a :class:`CaptureResult` or any iterable of
+:class:`InferenceRecord`) are added row by row; a source is read by the columnar path,
+which takes each paired call from the reader (:meth:`CaptureReader.expand_line`, so
+exactly the reader's rules) and files the decoded rows by their layout without naming
+them or building records. Both feed the same :class:`_Columns` builder, which makes every
+column in one step from an object array (``infer_objects``), so the two paths give equal
+frames (``tests/test_frames_columnar.py`` checks it on every fixture and on generated files).
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
 
-from arthur_capture.reading import CaptureResult, read_records
-from arthur_capture.records import InferenceRecord
+from arthur_capture.reading import CaptureReader, CaptureResult, Ledger, Reject
+from arthur_capture.records import InferenceRecord, partner_inference_id
+from arthur_capture.schema import MAX_PARTNER_ID_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
     import pandas as pd
 
     from arthur_capture.reading import Source
+    from arthur_capture.records import Expansion
 
 __all__ = ["to_dataframe"]
+
+_FIXED = ("partner_inference_id", "inference_timestamp")
+_PROVENANCE = ("source", "line_number", "event_id", "index")
+
+
+class _Group:
+    """Rows of one layout (the same value names in the same order) on one side."""
+
+    __slots__ = ("names", "positions", "rows")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.rows: list[Any] = []
+        self.positions: list[int] = []
+
+
+class _Columns:
+    """Accumulates rows, then builds every column at once."""
+
+    def __init__(self, *, provenance: bool) -> None:
+        self.count = 0
+        self.ids: list[str] = []
+        self.times: list[datetime] = []
+        self.repeats: list[int] = []
+        self.provenance = provenance
+        self.sources: list[str] = []
+        self.line_numbers: list[int] = []
+        self.event_ids: list[str] = []
+        self.indexes: list[int] = []
+        self.groups: tuple[dict[Any, _Group], dict[Any, _Group]] = ({}, {})
+        self.names: tuple[dict[str, None], dict[str, None]] = ({}, {})
+
+    def _group(self, side: int, inference: Any, prefix: str) -> tuple[_Group, Any]:
+        if type(inference) is dict:
+            key: Any = tuple(inference)
+            values: Any = list(inference.values())
+        else:
+            key = len(inference)
+            values = inference
+        group = self.groups[side].get(key)
+        if group is None:
+            names = key if type(key) is tuple else tuple(f"{prefix}{i}" for i in range(key))
+            group = self.groups[side][key] = _Group(names)
+            self.names[side].update(dict.fromkeys(names))
+        return group, values
+
+    def _add_side(self, side: int, inferences: list[Any], prefix: str) -> None:
+        start = self.count
+        for offset, inference in enumerate(inferences):
+            group, values = self._group(side, inference, prefix)
+            group.rows.append(values)
+            group.positions.append(start + offset)
+
+    def _add_meta(
+        self, count: int, when: datetime, source: str, line_number: int, event_id: str
+    ) -> None:
+        self.times.append(when)
+        self.repeats.append(count)
+        if self.provenance:
+            self.sources.extend([source] * count)
+            self.line_numbers.extend([line_number] * count)
+            self.event_ids.extend([event_id] * count)
+
+    def add_expansion(self, expansion: Expansion, source: str, line_number: int) -> None:
+        """File one paired call's rows (ids as :func:`partner_inference_id` makes them)."""
+        count = expansion.count
+        base = expansion.base_id
+        if count == 1:
+            self.ids.append(base)
+        else:
+            self.ids.extend([partner_inference_id(base, i, count) for i in range(count)])
+        meta = expansion.event.event_metadata
+        self._add_meta(count, meta.inference_time, source, line_number, meta.event_id)
+        if self.provenance:
+            self.indexes.extend(range(count))
+        if expansion.inputs is not None:
+            self._add_side(0, expansion.inputs, "input_")
+        if expansion.outputs is not None:
+            self._add_side(1, expansion.outputs, "output_")
+        self.count += count
+
+    def add_record(self, record: InferenceRecord) -> None:
+        """File one record as one row."""
+        self.ids.append(record.partner_inference_id)
+        self._add_meta(
+            1, record.inference_timestamp, record.source, record.line_number, record.event_id
+        )
+        if self.provenance:
+            self.indexes.append(record.index)
+        if record.inputs:
+            self._add_side(0, [dict(record.inputs)], "input_")
+        if record.outputs:
+            self._add_side(1, [dict(record.outputs)], "output_")
+        self.count += 1
+
+    def frame(self) -> pd.DataFrame:
+        import numpy as np  # noqa: PLC0415
+        import pandas as pd  # noqa: PLC0415
+
+        count = self.count
+        columns: dict[str, Any] = {}
+        columns["partner_inference_id"] = self._infer(pd, np.array(self.ids, dtype=object))
+        times = pd.to_datetime(pd.Series(self.times, dtype=object), utc=True)
+        columns["inference_timestamp"] = times.repeat(self.repeats).reset_index(drop=True)
+        value_columns: dict[str, Any] = {}
+        for side in (0, 1):
+            for name in self.names[side]:
+                if name not in value_columns:
+                    value_columns[name] = np.full(count, None, dtype=object)
+            for group in self.groups[side].values():
+                positions = np.asarray(group.positions, dtype=np.intp)
+                for name, values in zip(group.names, zip(*group.rows, strict=True), strict=True):
+                    value_columns[name][positions] = np.fromiter(
+                        values, dtype=object, count=len(values)
+                    )
+        for name, values in value_columns.items():
+            if name in _FIXED or (self.provenance and name in _PROVENANCE):
+                msg = f"a value is named {name!r}, which is a column of the frame itself"
+                raise ValueError(msg)
+            columns[name] = self._infer(pd, values)
+        if self.provenance:
+            columns["source"] = self._infer(pd, np.array(self.sources, dtype=object))
+            columns["line_number"] = pd.Series(self.line_numbers, dtype="int64")
+            columns["event_id"] = self._infer(pd, np.array(self.event_ids, dtype=object))
+            columns["index"] = pd.Series(self.indexes, dtype="int64")
+        return pd.DataFrame(columns, index=pd.RangeIndex(count))
+
+    @staticmethod
+    def _infer(pd: Any, values: Any) -> Any:
+        return pd.Series(values, dtype=object).infer_objects()
+
+
+def _read_columnar(source: Source, columns: _Columns, options: dict[str, Any]) -> None:
+    ledger: Ledger = options.pop("ledger", None) or Ledger()
+    rejects: list[Reject] | None = options.pop("rejects", None)
+    reader = CaptureReader(**options)
+    for line in reader.lines(source, ledger=ledger):
+        if isinstance(line, Reject):
+            reader.account(ledger, line)
+            if rejects is not None:
+                rejects.append(line)
+            continue
+        expansion = reader.expand_line(
+            line.raw,
+            source=line.source,
+            line_number=line.number,
+            offset=line.offset,
+            terminated=line.terminated,
+        )
+        if isinstance(expansion, Reject):
+            reader.account(ledger, expansion)
+            if rejects is not None:
+                rejects.append(expansion)
+            continue
+        longest = len(expansion.base_id) + (
+            len(str(expansion.count)) + 1 if expansion.count > 1 else 0
+        )
+        if reader.schema is None and longest <= MAX_PARTNER_ID_LENGTH:
+            ledger.events += 1
+            ledger.records += expansion.count
+            columns.add_expansion(expansion, line.source, line.number)
+            continue
+        items = reader.records_from(
+            expansion, line.raw, source=line.source, line_number=line.number, offset=line.offset
+        )
+        reader.account(ledger, items)
+        for item in items:
+            if isinstance(item, Reject):
+                if rejects is not None:
+                    rejects.append(item)
+            else:
+                columns.add_record(item)
 
 
 def to_dataframe(
@@ -27,54 +211,47 @@ def to_dataframe(
     """Build a DataFrame with one row per inference.
 
     Columns: ``partner_inference_id``, ``inference_timestamp`` (UTC ``datetime64``), then
-    the input columns and the output columns in first-seen order. With ``provenance``,
+    the input columns and the output columns in first-seen order, each typed by pandas
+    from its values (``infer_objects``; missing values are null). With ``provenance``,
     ``source``, ``line_number``, ``event_id`` and ``index`` follow.
 
+    A source is read straight into columns (the fast path). Its rejects are not rows:
+    pass ``rejects=[]`` (a list to fill) and ``ledger=Ledger()`` to get them; the frame's
+    ``attrs["arthur_capture"]`` also holds the ledger.
+
     Args:
-        data: A :class:`CaptureResult`, records, or a source to read (with ``options``).
+        data: A :class:`CaptureResult`, records, or a source to read.
         provenance: Add the columns that say where each row came from.
-        **options: Passed to :class:`~arthur_capture.CaptureReader` when ``data`` is a source.
+        **options: For a source: ``rejects``, ``ledger`` and :class:`CaptureReader` options.
 
     Raises:
         ImportError: pandas is not installed (``pip install 'arthur-capture[pandas]'``).
+        ValueError: A value is named like one of the frame's own columns.
     """
     try:
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd  # noqa: PLC0415, F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         msg = "to_dataframe needs pandas: pip install 'arthur-capture[pandas]'"
         raise ImportError(msg) from exc
 
-    records: Iterable[InferenceRecord]
+    columns = _Columns(provenance=provenance)
+    ledger: Ledger | None = None
     if isinstance(data, CaptureResult):
-        records = data.records
+        for record in data.records:
+            columns.add_record(record)
+        ledger = data.ledger
     elif isinstance(data, (str, bytes, bytearray, os.PathLike)) or hasattr(data, "read"):
-        records = read_records(data, **options).records
+        ledger = options.setdefault("ledger", Ledger())
+        _read_columnar(data, columns, dict(options))
     else:
         items = list(data)
         if all(isinstance(item, InferenceRecord) for item in items):
-            records = items
+            for item in items:
+                columns.add_record(item)
         else:
-            records = read_records(items, **options).records
-    rows = list(records)
-    input_names: dict[str, None] = {}
-    output_names: dict[str, None] = {}
-    for record in rows:
-        input_names.update(dict.fromkeys(record.inputs))
-        output_names.update(dict.fromkeys(record.outputs))
-    columns: dict[str, Any] = {
-        "partner_inference_id": [r.partner_inference_id for r in rows],
-        "inference_timestamp": pd.to_datetime([r.inference_timestamp for r in rows], utc=True),
-    }
-    for name in input_names:
-        # A name is never on both sides of one record, but may be across records.
-        columns[name] = [r.inputs.get(name, r.outputs.get(name)) for r in rows]
-    for name in output_names:
-        if name not in columns:
-            columns[name] = [r.outputs.get(name) for r in rows]
-    if provenance:
-        columns["source"] = [r.source for r in rows]
-        columns["line_number"] = [r.line_number for r in rows]
-        columns["event_id"] = [r.event_id for r in rows]
-        columns["index"] = [r.index for r in rows]
-    frame = pd.DataFrame(columns)
-    return frame.infer_objects()
+            ledger = options.setdefault("ledger", Ledger())
+            _read_columnar(items, columns, dict(options))
+    frame = columns.frame()
+    if ledger is not None:
+        frame.attrs["arthur_capture"] = {"ledger": ledger.to_dict()}
+    return frame

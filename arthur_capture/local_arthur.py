@@ -35,6 +35,7 @@ import email.policy
 import io
 import logging
 import os
+import signal
 import socketserver
 import sys
 import threading
@@ -906,9 +907,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"local_arthur: cannot start: {exc}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, lambda *_: server._stop.set())  # noqa: SLF001
     print(server.url, flush=True)
     print(
-        f"local_arthur: serving model {model_id!r} at {server.url}/api/v3 (Ctrl-C stops)",
+        f"local_arthur: serving model {model_id!r} at {server.url}/api/v3 "
+        "(Ctrl-C or SIGTERM stops)",
         file=sys.stderr,
         flush=True,
     )

@@ -1,0 +1,92 @@
+"""The columnar path of to_dataframe equals the record path and an independent pandas build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+
+from arthur_capture import InferenceRecord, Ledger, Reject, read_records
+from arthur_capture.frames import to_dataframe
+
+if TYPE_CHECKING:
+    from strategies import CaptureFile, capture_files
+else:
+    from tests.strategies import CaptureFile, capture_files
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CAPTURES = sorted(p for p in FIXTURES.rglob("*") if p.name.endswith((".jsonl", ".jsonl.gz")))
+
+
+def _independent(records: list[InferenceRecord]) -> pd.DataFrame:
+    """The obvious pandas build, written without the library's column builder."""
+    inputs: dict[str, None] = {}
+    outputs: dict[str, None] = {}
+    for record in records:
+        inputs.update(dict.fromkeys(record.inputs))
+        outputs.update(dict.fromkeys(record.outputs))
+    columns: dict[str, Any] = {
+        "partner_inference_id": pd.Series(
+            [r.partner_inference_id for r in records], dtype=object
+        ).infer_objects(),
+        "inference_timestamp": pd.to_datetime(
+            pd.Series([r.inference_timestamp for r in records], dtype=object), utc=True
+        ),
+    }
+    for name in [*inputs, *(n for n in outputs if n not in inputs)]:
+        values = [r.inputs.get(name, r.outputs.get(name)) for r in records]
+        columns[name] = pd.Series(values, dtype=object).infer_objects()
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _check(source: Any) -> None:
+    result = read_records(source)
+    ledger = Ledger()
+    rejects: list[Reject] = []
+    fast = to_dataframe(source, ledger=ledger, rejects=rejects)
+    pd.testing.assert_frame_equal(fast, to_dataframe(result))
+    pd.testing.assert_frame_equal(fast, _independent(result.records))
+    assert ledger == result.ledger
+    assert rejects == result.rejects
+    assert ledger.balanced
+    assert fast.attrs["arthur_capture"]["ledger"] == result.ledger.to_dict()
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_fixture(path: Path) -> None:
+    _check(path)
+
+
+def test_fixtures_found() -> None:
+    assert len(CAPTURES) >= 40
+
+
+@given(capture_files(max_events=6))
+@settings(max_examples=100)
+def test_generated_files(file: CaptureFile) -> None:
+    _check(file.data)
+
+
+@pytest.mark.parametrize("path", CAPTURES[:10], ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_provenance_columns_match_records(path: Path) -> None:
+    result = read_records(path)
+    frame = to_dataframe(path, provenance=True)
+    assert list(frame["source"]) == [r.source for r in result.records]
+    assert list(frame["line_number"]) == [r.line_number for r in result.records]
+    assert list(frame["event_id"]) == [r.event_id for r in result.records]
+    assert list(frame["index"]) == [r.index for r in result.records]
+    pd.testing.assert_frame_equal(frame, to_dataframe(result, provenance=True))
+
+
+def test_value_named_like_a_frame_column_is_refused() -> None:
+    line = (
+        b'{"captureData":{"endpointInput":{"observedContentType":"application/json",'
+        b'"data":"{\\"partner_inference_id\\": 1}","encoding":"JSON"}},'
+        b'"eventMetadata":{"eventId":"e","inferenceTime":"2024-01-01T00:00:00Z"},'
+        b'"eventVersion":"0"}\n'
+    )
+    with pytest.raises(ValueError, match="partner_inference_id"):
+        to_dataframe(line)
