@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
+from arthur_capture._upload_cli import add_upload_parser, run_upload
 from arthur_capture.decoders import DecoderRegistry, default_registry
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import CaptureError, RejectedError
@@ -129,6 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--examples", type=int, default=3, metavar="N", help="examples per reason (default: 3)"
     )
+    add_upload_parser(commands, common)
     return parser
 
 
@@ -383,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _preview(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "upload":
+            return run_upload(args, _reader(args))
         return _convert(args)
     except _UsageError as exc:
         print(f"arthur-capture: {exc}", file=sys.stderr)

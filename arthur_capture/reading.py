@@ -20,6 +20,9 @@ import orjson
 import pydantic
 
 from arthur_capture.decoders import DecoderRegistry, default_registry
+from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH
+from arthur_capture.decoders.application_json import JSONDecoder
+from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import (
     CaptureError,
@@ -37,7 +40,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_LINE_BYTES",
+    "MAX_DEPTH_LIMIT",
     "CaptureReader",
     "CaptureResult",
     "Ledger",
@@ -49,6 +54,10 @@ __all__ = [
 
 DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 """Longest line read (64 MiB): two BASE64 sides of ~6 MB bodies fit with room to spare."""
+
+MAX_DEPTH_LIMIT: Final = 200
+"""The largest ``max_depth`` a reader takes: deeper values could not be written as JSON
+(orjson writes at most 254 levels, and a value sits below an inference object and a batch)."""
 
 _RAW_KEEP: Final = 64 * 1024
 """How much of an over-long line a reject keeps in ``raw``."""
@@ -258,6 +267,9 @@ class CaptureReader:
         schema: An Arthur model schema: records are mapped onto its attributes and values
             coerced; an inference that does not fit is rejected on its own (with ``index``).
             Without an explicit ``registry``, CSV fields then stay text for the schema to type.
+        max_depth: How deep one JSON or JSON Lines value may nest (default 32, at most
+            :data:`MAX_DEPTH_LIMIT`); deeper payloads are rejected ``nesting_too_deep``. It
+            configures the default registry's decoders, so it cannot go with ``registry``.
     """
 
     def __init__(
@@ -270,12 +282,20 @@ class CaptureReader:
         content_types: Mapping[str, str] | None = None,
         event_versions: Iterable[str] = ("0",),
         schema: ModelSchema | None = None,
+        max_depth: int | None = None,
     ) -> None:
         """Configure a reader."""
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
+        if max_depth is not None and not 0 <= max_depth <= MAX_DEPTH_LIMIT:
+            raise ValueError(f"max_depth must be between 0 and {MAX_DEPTH_LIMIT}")
+        if max_depth is not None and registry is not None:
+            raise ValueError("max_depth configures the default registry; pass one or the other")
         if registry is None:
             registry = default_registry()
+            if max_depth is not None and max_depth != DEFAULT_MAX_DEPTH:
+                registry.register(JSONDecoder(max_depth=max_depth), replace=True)
+                registry.register(JSONLinesDecoder(max_depth=max_depth), replace=True)
             if schema is not None:
                 registry.register(CSVDecoder(infer_types=False), replace=True)
         self.registry = registry
@@ -592,7 +612,7 @@ def _stream_lines(
     limit = max_line_bytes + 1
     while True:
         try:
-            chunk = buffered.readline(limit)
+            chunk, too_large = _read_line(buffered, limit)
         except EOFError:
             line_number += 1
             yield line_number, offset, b"", _Status.TRUNCATED_GZIP
@@ -607,13 +627,13 @@ def _stream_lines(
             return
         line_number += 1
         start = offset
-        offset += len(chunk)
-        if chunk.endswith(b"\n"):
+        offset += limit if too_large else len(chunk)
+        if not too_large and chunk.endswith(b"\n"):
             yield line_number, start, chunk[:-1], _Status.OK
-        elif len(chunk) < limit:
+        elif not too_large:
             yield line_number, start, chunk, _Status.UNTERMINATED
         else:
-            kept = chunk[:_RAW_KEEP]
+            kept = chunk
             while True:
                 try:
                     rest = buffered.readline(_READ_CHUNK)
@@ -623,6 +643,32 @@ def _stream_lines(
                 if not rest or rest.endswith(b"\n"):
                     break
             yield line_number, start, kept, _Status.TOO_LARGE
+
+
+def _read_line(buffered: Any, limit: int) -> tuple[bytes, bool]:
+    """Read one line of at most ``limit`` bytes, in pieces of at most 1 MiB.
+
+    Returns ``(line, False)``, or ``(its first 64 KiB, True)`` when ``limit`` bytes hold no
+    newline: the pieces of an over-long line are never joined, so memory peaks near
+    ``max_line_bytes``, not twice that.
+    """
+    piece = buffered.readline(min(limit, _READ_CHUNK))
+    if len(piece) < _READ_CHUNK or piece.endswith(b"\n"):
+        too_large = len(piece) == limit and not piece.endswith(b"\n")
+        return (piece[:_RAW_KEEP], True) if too_large else (piece, False)
+    pieces = [piece]
+    size = len(piece)
+    while size < limit:
+        piece = buffered.readline(min(limit - size, _READ_CHUNK))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    if size == limit and not pieces[-1].endswith(b"\n"):
+        return pieces[0][:_RAW_KEEP], True
+    return b"".join(pieces), False
 
 
 def _iterable_lines(

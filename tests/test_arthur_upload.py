@@ -117,6 +117,19 @@ def test_n_records_in_chunks_of_k_take_ceil_n_over_k_requests(
     assert_exactly_once(arthur, n)
 
 
+def test_progress_counts_every_record_once(arthur: LocalArthur) -> None:
+    calls: list[int] = []
+    invalid = {"partner_inference_id": "bad", "inference_timestamp": "no", "inference_data": {}}
+    arthur.faults.fail(2, status=400)
+    policy = RetryPolicy(attempts=1)
+    items: list[Any] = [*records(25), invalid]
+    with client_for(arthur, chunk_size=5, retry=policy, abort_after_failed_chunks=2) as client:
+        result = client.upload(items, progress=calls.append)
+    assert sum(calls) == 26 == result.total
+    assert result.aborted
+    assert result.balanced
+
+
 def test_chunks_are_also_cut_by_size(arthur: LocalArthur) -> None:
     with client_for(arthur, chunk_size=1000, max_chunk_bytes=2048) as client:
         result = client.upload(records(40))

@@ -448,7 +448,7 @@ def test_runs_as_a_module_for_demos(tmp_path: Path) -> None:
         )
         assert response.json()["counts"]["success"] == 1
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "1 inference(s) stored" in err

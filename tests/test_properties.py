@@ -576,6 +576,12 @@ def _payload_line(content_type: str, data: str, encoding: str = "BASE64") -> byt
 @example([_payload_line("application/json; charset=undefined", _b64("[1]"))], {})
 @example([_payload_line("application/jsonlines; charset=\x00", _b64("[1]"))], {})
 @example([_payload_line("text/html", _b64("{}"))], {"sniff": True})
+# Found by this test: Python-only codecs as charsets. unicode_escape turned "\\ud800" into a
+# lone surrogate (arthur_json then failed) and warned on "\\8"; utf-7 decodes "+2AA-" to one.
+@example([_payload_line("text/csv; charset=unicode_escape", _b64("\\ud800"))], {})
+@example([_payload_line("text/csv; charset=unicode_escape", _b64("1\\8"))], {})
+@example([_payload_line("text/csv; charset=utf-7", _b64("+2AA-"))], {})
+@example([_payload_line("application/jsonlines; charset=utf-7", _b64('"+2AA-"'))], {})
 def test_arbitrary_lines_and_payloads(lines: Sequence[bytes], options: dict[str, Any]) -> None:
     data = b"\n".join(lines)
     result = _check_anything(data, options)
