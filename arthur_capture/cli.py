@@ -10,22 +10,30 @@ import argparse
 import contextlib
 import sys
 from collections import Counter
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from arthur_capture._upload_cli import add_upload_parser, run_upload
 from arthur_capture.decoders import DecoderRegistry, default_registry
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import CaptureError, RejectedError
-from arthur_capture.output import InferenceWriter, dumps_json
-from arthur_capture.reading import DEFAULT_MAX_LINE_BYTES, CaptureReader, Ledger, Reject
+from arthur_capture.output import InferenceWriter, dumps_json, expansion_json
+from arthur_capture.reading import (
+    DEFAULT_MAX_LINE_BYTES,
+    CaptureReader,
+    Ledger,
+    Reject,
+    SourceLine,
+)
+from arthur_capture.records import Expansion, InferenceRecord
 from arthur_capture.schema import ModelSchema, SchemaError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from arthur_capture.records import InferenceRecord
 
 __all__ = ["main"]
+
+_T = TypeVar("_T")
 
 EXIT_OK = 0
 EXIT_REJECTS = 1
@@ -201,9 +209,9 @@ def _summary_line(ledger: Ledger) -> str:
     return text
 
 
-def _records_only(
-    items: Iterator[InferenceRecord | Reject], dead: IO[bytes] | None, state: dict[str, bool]
-) -> Iterator[InferenceRecord]:
+def _without_rejects(
+    items: Iterator[_T | Reject], dead: IO[bytes] | None, state: dict[str, bool]
+) -> Iterator[_T]:
     try:
         for item in items:
             if isinstance(item, Reject):
@@ -230,8 +238,8 @@ def _convert(args: argparse.Namespace) -> int:
     ledger = Ledger()
     state = {"rejected": False}
     with _open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as dead:
-        records = _records_only(_items(reader, args.files, ledger), dead, state)
         if args.format == "parquet":
+            records = _without_rejects(_items(reader, args.files, ledger), dead, state)
             from arthur_capture.parquet import ParquetError, write_parquet  # noqa: PLC0415
 
             try:
@@ -248,12 +256,22 @@ def _convert(args: argparse.Namespace) -> int:
                 raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
             print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
         else:
+            expanded: Iterator[tuple[Expansion, SourceLine] | InferenceRecord | Reject] = (
+                item for path in args.files for item in reader.iter_expansions(path, ledger=ledger)
+            )
+            calls: Iterator[tuple[Expansion, SourceLine] | InferenceRecord]
+            calls = _without_rejects(expanded, dead, state)
             with (
                 _open_out(args.output) as out,
                 InferenceWriter(out, format=args.format, batch_id=args.batch_id) as writer,
             ):
-                for record in records:
-                    writer.write(record)
+                # Whole calls go straight to JSON (the lean path); the rest through records.
+                for item in calls:
+                    if isinstance(item, InferenceRecord):
+                        writer.write(item)
+                    else:
+                        for data in expansion_json(item[0], batch_id=args.batch_id):
+                            writer.write_json(data)
     rejected = state["rejected"]
     if args.summary:
         try:

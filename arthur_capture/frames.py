@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from arthur_capture.reading import CaptureReader, CaptureResult, Ledger, Reject
 from arthur_capture.records import InferenceRecord, partner_inference_id
-from arthur_capture.schema import MAX_PARTNER_ID_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -163,43 +162,15 @@ class _Columns:
 def _read_columnar(source: Source, columns: _Columns, options: dict[str, Any]) -> None:
     ledger: Ledger = options.pop("ledger", None) or Ledger()
     rejects: list[Reject] | None = options.pop("rejects", None)
-    reader = CaptureReader(**options)
-    for line in reader.lines(source, ledger=ledger):
-        if isinstance(line, Reject):
-            reader.account(ledger, line)
-            if rejects is not None:
-                rejects.append(line)
-            continue
-        expansion = reader.expand_line(
-            line.raw,
-            source=line.source,
-            line_number=line.number,
-            offset=line.offset,
-            terminated=line.terminated,
-        )
-        if isinstance(expansion, Reject):
-            reader.account(ledger, expansion)
-            if rejects is not None:
-                rejects.append(expansion)
-            continue
-        longest = len(expansion.base_id) + (
-            len(str(expansion.count)) + 1 if expansion.count > 1 else 0
-        )
-        if reader.schema is None and longest <= MAX_PARTNER_ID_LENGTH:
-            ledger.events += 1
-            ledger.records += expansion.count
+    for item in CaptureReader(**options).iter_expansions(source, ledger=ledger):
+        if isinstance(item, tuple):
+            expansion, line = item
             columns.add_expansion(expansion, line.source, line.number)
-            continue
-        items = reader.records_from(
-            expansion, line.raw, source=line.source, line_number=line.number, offset=line.offset
-        )
-        reader.account(ledger, items)
-        for item in items:
-            if isinstance(item, Reject):
-                if rejects is not None:
-                    rejects.append(item)
-            else:
-                columns.add_record(item)
+        elif isinstance(item, Reject):
+            if rejects is not None:
+                rejects.append(item)
+        else:
+            columns.add_record(item)
 
 
 def to_dataframe(

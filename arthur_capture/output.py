@@ -14,10 +14,12 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
-if TYPE_CHECKING:
-    from arthur_capture.records import InferenceRecord
+from arthur_capture.records import named_values, partner_inference_id
 
-__all__ = ["InferenceWriter", "arthur_json", "dumps_json", "new_inference"]
+if TYPE_CHECKING:
+    from arthur_capture.records import Expansion, InferenceRecord
+
+__all__ = ["InferenceWriter", "arthur_json", "dumps_json", "expansion_json", "new_inference"]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -75,6 +77,35 @@ def arthur_json(record: InferenceRecord, *, batch_id: str | None = None) -> byte
     return dumps_json(new_inference(record, batch_id=batch_id))
 
 
+def expansion_json(expansion: Expansion, *, batch_id: str | None = None) -> list[bytes]:
+    """The ``NewInference`` JSON of every inference of a paired call, without records.
+
+    Byte for byte what :func:`arthur_json` gives for each of
+    :func:`~arthur_capture.records.records_of` ``(expansion)``, built without the records:
+    the streaming fast path of ``arthur-capture convert``.
+    """
+    meta = expansion.event.event_metadata
+    when = meta.inference_time
+    base = expansion.base_id
+    count = expansion.count
+    inputs = expansion.inputs
+    outputs = expansion.outputs
+    lines: list[bytes] = []
+    for index in range(count):
+        data = named_values(inputs[index], "input_") if inputs is not None else {}
+        if outputs is not None:
+            data = {**data, **named_values(outputs[index], "output_")}
+        body: dict[str, Any] = {
+            "partner_inference_id": partner_inference_id(base, index, count),
+            "inference_timestamp": when,
+            "inference_data": data,
+        }
+        if batch_id is not None:
+            body["batch_id"] = batch_id
+        lines.append(dumps_json(body))
+    return lines
+
+
 class InferenceWriter:
     """Streams ``NewInference`` objects to a binary file, as JSON lines or as one JSON array.
 
@@ -108,7 +139,10 @@ class InferenceWriter:
 
     def write(self, record: InferenceRecord) -> None:
         """Write one record."""
-        data = arthur_json(record, batch_id=self._batch_id)
+        self.write_json(arthur_json(record, batch_id=self._batch_id))
+
+    def write_json(self, data: bytes) -> None:
+        """Write one ``NewInference`` object already serialised (see :func:`expansion_json`)."""
         if self._format == "jsonl":
             self._out.write(data + b"\n")
         else:

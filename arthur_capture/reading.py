@@ -34,7 +34,13 @@ from arthur_capture.errors import (
 )
 from arthur_capture.events import CaptureEvent
 from arthur_capture.records import Expansion, InferenceRecord, SideDecoder, pair, records_of
-from arthur_capture.schema import MappingError, ModelSchema, SchemaMapper, check_partner_id
+from arthur_capture.schema import (
+    MAX_PARTNER_ID_LENGTH,
+    MappingError,
+    ModelSchema,
+    SchemaMapper,
+    check_partner_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -48,6 +54,7 @@ __all__ = [
     "Ledger",
     "Reject",
     "Source",
+    "SourceLine",
     "iter_records",
     "read_records",
 ]
@@ -408,7 +415,7 @@ class CaptureReader:
 
     def lines(
         self, source: Source, *, name: str | None = None, ledger: Ledger | None = None
-    ) -> Iterator[_Line | Reject]:
+    ) -> Iterator[SourceLine | Reject]:
         """A source's non-blank lines, or framing rejects; counts lines and blanks in ``ledger``.
 
         Raises:
@@ -423,7 +430,7 @@ class CaptureReader:
                 if not raw.strip(b" \t\r"):
                     ledger.blank_lines += 1
                     continue
-                yield _Line(
+                yield SourceLine(
                     raw[:-1] if raw.endswith(b"\r") else raw,
                     label,
                     line_number,
@@ -454,6 +461,55 @@ class CaptureReader:
                     raise RejectedError(item, _describe(item))
             else:
                 ledger.records += 1
+
+    def iter_expansions(
+        self,
+        source: Source,
+        *,
+        name: str | None = None,
+        ledger: Ledger | None = None,
+    ) -> Iterator[tuple[Expansion, SourceLine] | InferenceRecord | Reject]:
+        """Like :meth:`iter_source`, but hands over whole paired calls where it can.
+
+        A line whose inferences need no per-inference step (no schema to map onto, every
+        partner ID within Arthur's limit) comes as ``(expansion, line)``: its records would
+        be exactly :func:`~arthur_capture.records.records_of` of it. Every other line comes
+        as records and rejects, as from :meth:`iter_source`. The ledger counts both the same
+        way. This is what the columnar and streaming fast paths build on.
+
+        Raises:
+            SourceError: The source cannot be opened or read.
+            RejectedError: In strict mode, at the first reject.
+        """
+        ledger = ledger if ledger is not None else Ledger()
+        for line in self.lines(source, name=name, ledger=ledger):
+            if isinstance(line, Reject):
+                self.account(ledger, line)
+                yield line
+                continue
+            expansion = self.expand_line(
+                line.raw,
+                source=line.source,
+                line_number=line.number,
+                offset=line.offset,
+                terminated=line.terminated,
+            )
+            if isinstance(expansion, Reject):
+                self.account(ledger, expansion)
+                yield expansion
+                continue
+            count = expansion.count
+            longest = len(expansion.base_id) + (len(str(count)) + 1 if count > 1 else 0)
+            if self._mapper is None and longest <= MAX_PARTNER_ID_LENGTH:
+                ledger.events += 1
+                ledger.records += count
+                yield expansion, line
+                continue
+            items = self.records_from(
+                expansion, line.raw, source=line.source, line_number=line.number, offset=line.offset
+            )
+            self.account(ledger, items)
+            yield from items
 
     def iter_source(
         self,
@@ -499,7 +555,7 @@ class CaptureReader:
         return result
 
 
-class _Line(NamedTuple):
+class SourceLine(NamedTuple):
     """One non-blank line of a source, ready for :meth:`CaptureReader.expand_line`."""
 
     raw: bytes

@@ -33,6 +33,7 @@ __all__ = [
     "InferenceRecord",
     "SideDecoder",
     "expand",
+    "named_values",
     "pair",
     "partner_inference_id",
     "records_of",
@@ -95,7 +96,8 @@ def _column_names(prefix: str, width: int) -> tuple[str, ...]:
     return tuple(f"{prefix}{i}" for i in range(width))
 
 
-def _named(inference: Inference, prefix: str) -> dict[str, Any]:
+def named_values(inference: Inference, prefix: str) -> dict[str, Any]:
+    """An inference's values by name: a map as it is, column-ordered values as ``<prefix><i>``."""
     if isinstance(inference, dict):
         return inference
     return dict(zip(_column_names(prefix, len(inference)), inference, strict=True))
@@ -267,8 +269,8 @@ def records_of(
         InferenceRecord(
             partner_inference_id=partner_inference_id(base, index, count),
             inference_timestamp=meta.inference_time,
-            inputs=_named(inputs[index], "input_") if inputs is not None else {},
-            outputs=_named(outputs[index], "output_") if outputs is not None else {},
+            inputs=named_values(inputs[index], "input_") if inputs is not None else {},
+            outputs=named_values(outputs[index], "output_") if outputs is not None else {},
             event_id=meta.event_id,
             inference_id=meta.inference_id,
             index=index,

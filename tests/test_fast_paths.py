@@ -1,4 +1,4 @@
-"""The columnar path of to_dataframe equals the record path and an independent pandas build."""
+"""The fast paths (columnar frames, streaming JSON) equal the record path."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from arthur_capture import InferenceRecord, Ledger, Reject, read_records
+from arthur_capture import CaptureReader, InferenceRecord, Ledger, Reject, arthur_json, read_records
 from arthur_capture.frames import to_dataframe
+from arthur_capture.output import expansion_json
 
 if TYPE_CHECKING:
     from strategies import CaptureFile, capture_files
@@ -90,3 +91,46 @@ def test_value_named_like_a_frame_column_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="partner_inference_id"):
         to_dataframe(line)
+
+
+def _streamed(source: Any, batch_id: str | None) -> tuple[list[bytes], Ledger]:
+    ledger = Ledger()
+    out: list[bytes] = []
+    for item in CaptureReader().iter_expansions(source, ledger=ledger):
+        if isinstance(item, InferenceRecord):
+            out.append(arthur_json(item, batch_id=batch_id))
+        elif isinstance(item, tuple):
+            out.extend(expansion_json(item[0], batch_id=batch_id))
+    return out, ledger
+
+
+def _check_streaming(source: Any) -> None:
+    result = read_records(source)
+    for batch_id in (None, "b-1"):
+        streamed, ledger = _streamed(source, batch_id)
+        assert streamed == [arthur_json(r, batch_id=batch_id) for r in result.records]
+        assert ledger == result.ledger
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_streaming_json_equals_records_on_fixtures(path: Path) -> None:
+    _check_streaming(path)
+
+
+@given(capture_files(max_events=6))
+@settings(max_examples=100)
+def test_streaming_json_equals_records_on_generated_files(file: CaptureFile) -> None:
+    _check_streaming(file.data)
+
+
+def test_long_ids_go_through_records() -> None:
+    event_id = "e" * 254
+    line = (
+        b'{"captureData":{"endpointInput":{"observedContentType":"text/csv",'
+        b'"data":"1\\n2","encoding":"CSV"}},"eventMetadata":{"eventId":"'
+        + event_id.encode()
+        + b'","inferenceTime":"2024-01-01T00:00:00Z"},"eventVersion":"0"}\n'
+    )
+    items = list(CaptureReader().iter_expansions(line))
+    assert [type(i) for i in items] == [Reject, Reject]
+    assert all(isinstance(i, Reject) and i.reason == "id_too_long" for i in items)
