@@ -19,6 +19,7 @@ import gzip
 import io
 import math
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -56,11 +57,15 @@ from arthur_capture.schema import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from arthur_capture.decoders import Decoder, Inference
 
 __all__ = [
+    "CHARSETS",
+    "MEDIA_TYPES",
+    "SCHEMAS",
+    "SIDE_ENCODINGS",
     "TARGETS",
     "Bug",
     "Data",
@@ -304,7 +309,7 @@ def _inferences(result: Any) -> list[Inference]:
 def _bodies(data: Data, media_type: str) -> Payload:
     """A payload for ``media_type``: the rest of ``data`` as text, UTF-8 bytes or charset bytes."""
     form = data.byte() % 4
-    charset = data.pick(_CHARSETS)
+    charset = data.pick(CHARSETS)
     raw = data.rest()
     if form == 0:
         return Payload(raw.decode("utf-8", "replace"), media_type)
@@ -519,7 +524,7 @@ def reader_stream(data: bytes) -> None:
 # (b) Decoders, alone and through SideDecoder
 # --------------------------------------------------------------------------------------------
 
-_CHARSETS: Final = (
+CHARSETS: Final = (
     "utf-8",
     "UTF-8",
     "utf8",
@@ -613,7 +618,7 @@ def decoder_jsonlines(data: bytes) -> None:
     _json_like(data, lambda depth: JSONLinesDecoder(max_depth=depth), "application/jsonlines")
 
 
-_MEDIA_TYPES: Final = (
+MEDIA_TYPES: Final = (
     None,
     "",
     "text/csv",
@@ -636,34 +641,44 @@ _SIDE_DECODERS: Final = (
 _WHEN: Final = datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC)
 
 
+SIDE_ENCODINGS: Final = ("CSV", "JSON", "BASE64", "BASE64 (raw text)")
+"""How :func:`side` reads a side's first setting byte (the last one puts the body's text
+itself in a ``BASE64`` side, so mostly invalid base64)."""
+
+
 def _side(feed: Data, body: bytes) -> CaptureSide:
     """One side: its encoding, content type and charset from ``feed``, its body ``body``."""
-    encoding = feed.pick((Encoding.CSV, Encoding.JSON, Encoding.BASE64, Encoding.BASE64))
-    media_type = feed.pick(_MEDIA_TYPES)
+    encoding = feed.byte() % len(SIDE_ENCODINGS)
+    media_type = feed.pick(MEDIA_TYPES)
     charset = feed.byte()
     content_type = media_type
-    if charset < len(_CHARSETS) and media_type is not None:
-        content_type = f"{media_type}; charset={_CHARSETS[charset]}"
-    if encoding is Encoding.BASE64 and charset % 2 == 0:
-        text = base64.b64encode(body).decode("ascii")  # valid base64 of the bytes
+    if charset < len(CHARSETS) and media_type is not None:
+        content_type = f"{media_type}; charset={CHARSETS[charset]}"
+    if encoding == 2:
+        text = base64.b64encode(body).decode("ascii")
     else:
-        text = body.decode("utf-8", "replace")  # text, or (for BASE64) likely invalid base64
-    return CaptureSide(data=text, encoding=encoding, observed_content_type=content_type)
+        text = body.decode("utf-8", "replace")
+    return CaptureSide(
+        data=text,
+        encoding=(Encoding.CSV, Encoding.JSON, Encoding.BASE64, Encoding.BASE64)[encoding],
+        observed_content_type=content_type,
+    )
 
 
 def side(data: bytes) -> None:
     """``SideDecoder`` (BASE64, charsets, sniffing, content-type mapping) and ``expand``.
 
-    Bytes 0-3 describe the request (decoder, encoding, content type, charset), 4-6 the
-    response, byte 7 where the rest is split into the two bodies.
+    Byte 0 picks the side decoder (plain, sniffing, sniffing with a content-type mapping);
+    bytes 1-3 describe the request (encoding, content type, charset), 4-6 the response;
+    bytes 7-8 (little-endian) are where the rest is split into the request and response bodies.
     """
     feed = Data(data)
     sides = feed.pick(_SIDE_DECODERS)
     settings = feed.take(3)
     out_settings = feed.take(3)
-    split = feed.byte()
+    split = int.from_bytes(feed.take(2).ljust(2, b"\x00"), "little")
     rest = feed.rest()
-    cut = split * len(rest) // 256
+    cut = min(split, len(rest))
     request = _side(Data(settings), rest[:cut])
     response = _side(Data(out_settings), rest[cut:])
     for one in (request, response):
