@@ -524,24 +524,12 @@ class CaptureReader:
             SourceError: The source cannot be opened or read.
             RejectedError: In strict mode, at the first reject.
         """
-        ledger = ledger if ledger is not None else Ledger()
-        for line in self.lines(source, name=name, ledger=ledger):
-            if isinstance(line, Reject):
-                self.account(ledger, line)
-                yield line
-                continue
-            result = self.read_line(
-                line.raw,
-                source=line.source,
-                line_number=line.number,
-                offset=line.offset,
-                terminated=line.terminated,
-            )
-            self.account(ledger, result)
-            if isinstance(result, Reject):
-                yield result
+        for item in self.iter_expansions(source, name=name, ledger=ledger):
+            if isinstance(item, tuple):
+                expansion, line = item
+                yield from records_of(expansion, source=line.source, line_number=line.number)
             else:
-                yield from result
+                yield item
 
     def read(self, *sources: Source) -> CaptureResult:
         """Read every source into one :class:`CaptureResult`."""
