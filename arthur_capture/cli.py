@@ -18,7 +18,9 @@ from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import CaptureError, RejectedError
 from arthur_capture.output import InferenceWriter, dumps_json, expansion_json
 from arthur_capture.reading import (
+    DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_LINE_BYTES,
+    MAX_DEPTH_LIMIT,
     CaptureReader,
     Ledger,
     Reject,
@@ -84,6 +86,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_LINE_BYTES,
         metavar="N",
         help="reject longer lines as line_too_large (default: %(default)s)",
+    )
+    common.add_argument(
+        "--max-depth",
+        type=int,
+        default=DEFAULT_MAX_DEPTH,
+        metavar="N",
+        help="reject JSON values nesting deeper as nesting_too_deep "
+        f"(default: %(default)s, at most {MAX_DEPTH_LIMIT})",
     )
     common.add_argument(
         "--strict", action="store_true", help="stop at the first reject (exit status 1)"
@@ -165,8 +175,10 @@ def _version() -> str:
 def _reader(args: argparse.Namespace) -> CaptureReader:
     if args.max_line_bytes < 1:
         raise _UsageError("--max-line-bytes must be positive")
+    if not 0 <= args.max_depth <= MAX_DEPTH_LIMIT:
+        raise _UsageError(f"--max-depth must be between 0 and {MAX_DEPTH_LIMIT}")
     schema = _load_schema(args.schema)
-    registry: DecoderRegistry = default_registry()
+    registry: DecoderRegistry = default_registry(max_depth=args.max_depth)
     if args.csv_header or schema is not None:
         csv_decoder = CSVDecoder(header=args.csv_header, infer_types=schema is None)
         registry.register(csv_decoder, replace=True)

@@ -48,11 +48,17 @@ def dumps_json(value: Any) -> bytes:
 
 
 def _widen(value: Any) -> Any:
-    """Turn integers beyond 64 bits into floats (the value orjson reads them as)."""
+    """Turn integers beyond 64 bits into floats (the value orjson reads them as).
+
+    An integer beyond the float range is ±Infinity as a float, so it is written ``null``.
+    """
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and not -(2**63) <= value <= 2**64 - 1:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, dict):
         return {k: _widen(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -21,8 +21,6 @@ import pydantic
 
 from arthur_capture.decoders import DecoderRegistry, default_registry
 from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH
-from arthur_capture.decoders.application_json import JSONDecoder
-from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import (
     CaptureError,
@@ -299,10 +297,7 @@ class CaptureReader:
         if max_depth is not None and registry is not None:
             raise ValueError("max_depth configures the default registry; pass one or the other")
         if registry is None:
-            registry = default_registry()
-            if max_depth is not None and max_depth != DEFAULT_MAX_DEPTH:
-                registry.register(JSONDecoder(max_depth=max_depth), replace=True)
-                registry.register(JSONLinesDecoder(max_depth=max_depth), replace=True)
+            registry = default_registry(max_depth=max_depth)
             if schema is not None:
                 registry.register(CSVDecoder(infer_types=False), replace=True)
         self.registry = registry
@@ -628,18 +623,54 @@ class _Gunzip(io.RawIOBase):
         return len(data)
 
 
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read, with them put back in front."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        read = getattr(self._rest, "read1", None) or self._rest.read
+        data = read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _sniff(buffered: Any) -> tuple[bytes, Any]:
+    """The stream's first three bytes (for the gzip magic and the BOM), and the stream to read.
+
+    ``peek`` gives what one raw read returned, which may be fewer bytes (a pipe, a socket,
+    an HTTP body, a gzip step): then the bytes are read in full and put back in front.
+    """
+    head = bytes(buffered.peek(3)[:3])
+    if len(head) < 3:
+        head = buffered.read(3)
+        if head:
+            buffered = io.BufferedReader(_Prefixed(head, buffered), buffer_size=_READ_CHUNK)
+    return head, buffered
+
+
 def _stream_lines(
     stream: IO[bytes], max_line_bytes: int
 ) -> Iterator[tuple[int, int, bytes, object]]:
     buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
     try:
-        head = bytes(buffered.peek(3)[:3])
+        head, buffered = _sniff(buffered)
     except OSError as exc:
         raise SourceError(f"cannot read source: {exc}") from exc
     if head[:2] == _GZIP_MAGIC:
         buffered = io.BufferedReader(_Gunzip(buffered), buffer_size=_READ_CHUNK)
         try:
-            head = bytes(buffered.peek(3)[:3])
+            head, buffered = _sniff(buffered)
         except EOFError:  # cut inside the gzip header or before any data: not silently empty
             yield 1, 0, b"", _Status.TRUNCATED_GZIP
             return

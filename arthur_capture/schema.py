@@ -311,9 +311,9 @@ def _to_float(value: Any) -> float | None:
         except OverflowError:
             raise CoercionError(f"{_show(value)} is outside the FLOAT range") from None
     elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
-        number = float(value)
+        number = float(value.strip())  # float() strips less than str.strip() (not \x1c-\x1f)
     elif isinstance(value, str) and value.strip().lower() in ("nan", "inf", "+inf", "-inf"):
-        number = float(value)
+        number = float(value.strip())
     else:
         raise CoercionError(f"{_show(value)} is not a FLOAT")
     return number if math.isfinite(number) else None
@@ -327,9 +327,9 @@ def _to_int(value: Any) -> int:
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and _is_integral_text(value) and len(value.strip()) <= 21:
-        number = int(value)
+        number = int(value.strip())  # int() strips less than str.strip() (not \x1c-\x1f)
     elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
-        as_float = float(value)
+        as_float = float(value.strip())
         if not as_float.is_integer():
             raise CoercionError(f"{_show(value)} is not a whole number")
         number = int(as_float)
@@ -360,7 +360,10 @@ def _to_str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)  # what JSON writes, at any size
+        try:
+            return str(value)  # what JSON writes, at any size Python will print
+        except ValueError:  # past sys.get_int_max_str_digits() (4300 by default)
+            raise CoercionError(f"{_show(value)} has too many digits for a STRING") from None
     if isinstance(value, float):
         return orjson.dumps(value).decode()
     raise CoercionError(f"{_show(value)} is not a STRING")
@@ -382,7 +385,10 @@ def _to_timestamp(value: Any) -> datetime:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's limit on digits printed (4300)
+        text = f"<{type(value).__name__} too long to print>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -107,6 +107,7 @@ def _reader_stream() -> Iterator[bytes]:
     for path in _files():
         raw = path.read_bytes()
         yield b"\x00\x00" + raw
+        yield b"\x06\x00" + raw  # read one byte at a time
         body = _plain(path)
         if body is None or body is raw:
             yield b"\x06\x03" + raw

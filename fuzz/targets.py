@@ -5,8 +5,8 @@ A target returns normally for any input the library handles as promised. It rais
 - an exception that is not a :class:`~arthur_capture.CaptureError` escapes the library (for
   the reader targets, any exception at all: the reader must turn every line into records or
   rejects);
-- an invariant breaks (:class:`Bug`): the ledger does not balance, a record or reject cannot
-  be written as JSON, a coerced value has the wrong type.
+- an invariant breaks (:class:`InvariantError`): the ledger does not balance, a record or
+  reject cannot be written as JSON, a coerced value has the wrong type.
 
 The targets read their input with :class:`Data`, a small deterministic byte consumer, so they
 need no atheris: ``tests/test_fuzz_regressions.py`` replays the saved crashers anywhere.
@@ -15,6 +15,7 @@ need no atheris: ``tests/test_fuzz_regressions.py`` replays the saved crashers a
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import io
 import math
@@ -28,6 +29,7 @@ from arthur_capture import (
     CaptureError,
     CaptureEvent,
     CaptureReader,
+    CaptureResult,
     CaptureSide,
     Encoding,
     EventMetadata,
@@ -67,8 +69,8 @@ __all__ = [
     "SCHEMAS",
     "SIDE_ENCODINGS",
     "TARGETS",
-    "Bug",
     "Data",
+    "InvariantError",
     "encode_value",
     "run_one",
 ]
@@ -77,13 +79,13 @@ T = TypeVar("T")
 Target = Callable[[bytes], None]
 
 
-class Bug(AssertionError):
+class InvariantError(AssertionError):
     """An invariant broke: the ledger, a record's shape, or a value's type."""
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise Bug(message)
+        raise InvariantError(message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +139,7 @@ _NONE, _FALSE, _TRUE, _SMALL_INT, _BIG_INT, _FLOAT, _TEXT, _NUM_TEXT = range(8)
 _LIST, _DICT, _DATETIME, _SPECIAL = range(8, 12)
 _TAGS: Final = 12
 _MAX_VALUE_DEPTH: Final = 6
-_NUM_ALPHABET: Final = "0123456789.eE+- _:TZtrufalsenyoNIi\t"
+_NUM_ALPHABET: Final = "0123456789.eE+- _:TZtrufalsenyoNIi\t\x1c\x1f\x85\xa0\u2028\u3000"
 _SPECIALS: Final[tuple[Any, ...]] = (
     math.nan,
     math.inf,
@@ -149,6 +151,8 @@ _SPECIALS: Final[tuple[Any, ...]] = (
     -(2**63) - 1,
     2**64,
     10**400,
+    10**5000,
+    -(10**5000),
     1e308,
     5e-324,
     "",
@@ -218,7 +222,7 @@ def _datetime(data: Data) -> datetime:
         tz = UTC
     elif zone % 3 == 2:
         tz = timezone(timedelta(minutes=(zone * 17) % 2879 - 1439))
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)  # noqa: DTZ001
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
 
 
 def encode_value(obj: Any) -> bytes:
@@ -265,7 +269,7 @@ def encode_value(obj: Any) -> bytes:
 
 def _writable(record: InferenceRecord) -> None:
     """A record the library emits can be written as Arthur JSON, with a valid partner ID."""
-    _require(isinstance(record, InferenceRecord), f"not a record: {record!r}")
+    _require(isinstance(record, InferenceRecord), f"not a record: a {type(record).__name__}")
     _require(
         len(record.partner_inference_id) <= MAX_PARTNER_ID_LENGTH,
         "an emitted partner inference ID is over 255 characters",
@@ -276,8 +280,8 @@ def _writable(record: InferenceRecord) -> None:
 
 def _dead_letter(reject: Reject) -> None:
     """A reject carries a closed-set reason and can be written to a dead-letter file."""
-    _require(isinstance(reject, Reject), f"not a reject: {reject!r}")
-    _require(isinstance(reject.reason, Reason), f"reason {reject.reason!r} is not a Reason")
+    _require(isinstance(reject, Reject), f"not a reject: a {type(reject).__name__}")
+    _require(isinstance(reject.reason, Reason), "a reject's reason is not a Reason")
     _require(bool(reject.message), "a reject has no message")
     dumps_json(reject.to_dict())
 
@@ -337,7 +341,7 @@ def _schema(implicit: bool) -> ModelSchema:
         }
         for position, vt in enumerate(ValueType)
     ]
-    outputs = [
+    outputs: list[dict[str, Any]] = [
         {"name": "score", "stage": "PREDICTED_VALUE", "value_type": "FLOAT", "position": 0},
         {"name": "label", "stage": "PREDICTED_VALUE", "value_type": "INTEGER", "position": 1},
         {"name": "when", "stage": "PREDICTED_VALUE", "value_type": "TIMESTAMP", "position": 2},
@@ -476,9 +480,9 @@ def reader_stream(data: bytes) -> None:
         packed = gzip.compress(body, mtime=0)
         source = packed[: param * len(packed) // 256]
     elif form == 3:
-        packed = bytearray(gzip.compress(body, mtime=0))
-        packed[param % len(packed)] ^= 0x55
-        source = bytes(packed)
+        corrupt = bytearray(gzip.compress(body, mtime=0))
+        corrupt[param % len(corrupt)] ^= 0x55
+        source = bytes(corrupt)
     elif form == 4:
         source = _chunks(body, param + 1)
         expected = _count_items(source)
@@ -518,6 +522,19 @@ def reader_stream(data: bytes) -> None:
     for reject in result.rejects:
         _dead_letter(reject)
         _require(1 <= reject.line <= max(ledger.lines, 1), "a reject's line number is off")
+    if form in (1, 6, 7) and not body.startswith(_GZIP_MAGIC):
+        # The same bytes gzipped, read in short pieces or as a bytearray: the same outcome.
+        _require(
+            _outcome(result) == _outcome(read_records(body, **options)),
+            f"form {form} of the same bytes gives a different outcome than plain bytes",
+        )
+
+
+def _outcome(result: CaptureResult) -> tuple[list[bytes], list[tuple[Any, ...]], dict[str, Any]]:
+    """What a read produced, comparably: records as Arthur JSON, rejects, the ledger."""
+    records = [arthur_json(r) for r in result.records]
+    rejects = [(r.reason, r.line, r.offset, r.index, r.event_id, r.raw) for r in result.rejects]
+    return records, rejects, result.ledger.to_dict()
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +604,10 @@ def decoder_csv(data: bytes) -> None:
             elif isinstance(field, float):
                 _require(math.isfinite(field), "a CSV float is not finite")
             else:
-                _require(field is None or isinstance(field, str), f"CSV field {field!r}")
+                _require(
+                    field is None or isinstance(field, str),
+                    f"a typed CSV field is a {type(field).__name__}",
+                )
 
 
 _DEPTHS: Final = (0, 1, 2, 32, MAX_DEPTH_LIMIT)
@@ -682,10 +702,8 @@ def side(data: bytes) -> None:
     request = _side(Data(settings), rest[:cut])
     response = _side(Data(out_settings), rest[cut:])
     for one in (request, response):
-        try:
+        with contextlib.suppress(CaptureError):
             _inferences(sides.decode(one))
-        except CaptureError:
-            pass
     event = CaptureEvent(
         capture_data=CaptureData(endpoint_input=request, endpoint_output=response),
         event_metadata=EventMetadata(event_id="fuzz-event", inference_time=_WHEN),
@@ -704,7 +722,8 @@ def side(data: bytes) -> None:
 # --------------------------------------------------------------------------------------------
 
 _MAPPERS: dict[tuple[bool, bool, bool], SchemaMapper] = {}
-_NAMES: Final = tuple(a.name for a in SCHEMAS[0].attributes) + (
+_NAMES: Final = (
+    *(a.name for a in SCHEMAS[0].attributes),
     "input_0",
     "input_13",
     "output_0",
@@ -806,13 +825,12 @@ def _check_coerced(result: Any, value_type: ValueType) -> None:
         )
     else:
         ok = value_type in _PASS_THROUGH
-    _require(ok, f"coerce(…, {value_type}) gave {result!r}")
+    if not ok:
+        raise InvariantError(f"coerce(…, {value_type}) gave a {type(result).__name__}")
     if value_type not in _PASS_THROUGH:
         again = coerce(result, value_type)
-        _require(
-            again == result and type(again) is type(result),
-            f"coerce is not stable for {value_type}: {result!r} → {again!r}",
-        )
+        if again != result or type(again) is not type(result):
+            raise InvariantError(f"coerce is not stable for {value_type} ({type(result).__name__})")
     dumps_json({"v": result})
 
 

@@ -11,6 +11,7 @@ one run finds more than one bug. Only ``arthur_capture`` is instrumented for cov
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +21,7 @@ import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 with atheris.instrument_imports(include=["arthur_capture"]):
     import arthur_capture  # noqa: F401 - imported here so that it is instrumented
 
-from fuzz.targets import TARGETS, run_one
+from fuzz.targets import TARGETS, InvariantError, run_one
 
 
 def _signature(exc: BaseException) -> str:
@@ -29,6 +30,8 @@ def _signature(exc: BaseException) -> str:
     for frame in traceback.extract_tb(exc.__traceback__):
         if "arthur_capture" in frame.filename or "/fuzz/" in frame.filename:
             where = f"{Path(frame.filename).name}:{frame.lineno}"
+    if isinstance(exc, InvariantError):  # one raise site for every invariant: tell them apart
+        return f"{type(exc).__name__} at {where}: {re.sub(r'[0-9]+', 'N', str(exc))[:80]}"
     return f"{type(exc).__name__} at {where}"
 
 

@@ -275,10 +275,21 @@ class DecoderRegistry:
         return f"DecoderRegistry({sorted(self._decoders)})"
 
 
-def default_registry() -> DecoderRegistry:
-    """A new registry holding the built-in decoders, reading entry points lazily."""
+def default_registry(*, max_depth: int | None = None) -> DecoderRegistry:
+    """A new registry holding the built-in decoders, reading entry points lazily.
+
+    Args:
+        max_depth: How deep one JSON or JSON Lines value may nest (default 32).
+    """
+    from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH  # noqa: PLC0415
     from arthur_capture.decoders.application_json import JSONDecoder  # noqa: PLC0415
     from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder  # noqa: PLC0415
     from arthur_capture.decoders.text_csv import CSVDecoder  # noqa: PLC0415
 
-    return DecoderRegistry(CSVDecoder(), JSONDecoder(), JSONLinesDecoder(), load_entry_points=True)
+    depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
+    return DecoderRegistry(
+        CSVDecoder(),
+        JSONDecoder(max_depth=depth),
+        JSONLinesDecoder(max_depth=depth),
+        load_entry_points=True,
+    )

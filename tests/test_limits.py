@@ -1,0 +1,255 @@
+"""Limits: line size and nesting depth are configurable, and memory stays bounded.
+
+- ``max_line_bytes`` (``--max-line-bytes``): a line of exactly the limit is read, one byte more
+  is ``line_too_large``, whatever its size against the reader's 1 MiB read pieces, and the
+  reader goes on at the next line with exact offsets.
+- ``max_depth`` (``--max-depth``): configures the default registry's JSON and JSON Lines
+  decoders; values up to the limit pass, deeper ones are ``nesting_too_deep``.
+- A 1 GB single line (from a generator-backed stream, so no such file is ever written) is
+  skipped while the process's peak RSS stays far below the line's size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+
+from arthur_capture import (
+    CaptureReader,
+    InferenceRecord,
+    Reason,
+    Reject,
+    arthur_json,
+    default_registry,
+    read_records,
+)
+from arthur_capture.cli import main
+from arthur_capture.reading import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from conftest import ROOT
+else:
+    from tests.conftest import ROOT
+
+MIB = 1 << 20
+
+
+def _line(event_id: str, body: str, content_type: str = "application/json") -> bytes:
+    return orjson.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": content_type,
+                    "mode": "INPUT",
+                    "data": body,
+                    "encoding": "JSON",
+                }
+            },
+            "eventMetadata": {"eventId": event_id, "inferenceTime": "2024-01-19T19:27:57Z"},
+            "eventVersion": "0",
+        }
+    )
+
+
+def _sized(event_id: str, size: int) -> bytes:
+    """A valid capture line of exactly ``size`` bytes (padding inside a JSON string)."""
+    bare = _line(event_id, '{"pad": ""}')
+    line = _line(event_id, '{"pad": "' + "x" * (size - len(bare)) + '"}')
+    assert len(line) == size
+    return line
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def _holding(depth: int, media: str = "application/json") -> str:
+    """A body of one inference with one value nesting ``depth`` levels (a scalar is 0)."""
+    one = "[" + _nested(depth) + "]"  # an inference: column-ordered values
+    return one if media == "application/jsonlines" else "[" + one + "]"  # JSON: a batch of one
+
+
+# --- max_line_bytes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [MIB - 1, MIB, MIB + 1, 3 * MIB + 5])
+@pytest.mark.parametrize("delta", [-1, 0, 1])
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_line_up_to_max_line_bytes_is_read_and_one_byte_more_is_not(
+    limit: int, delta: int, gzipped: bool
+) -> None:
+    big = _sized("big", limit + delta)
+    data = big + b"\n" + _sized("next", 500) + b"\n" + _sized("last", 400)
+    result = read_records(gzip.compress(data) if gzipped else data, max_line_bytes=limit)
+    ids = [r.event_id for r in result.records]
+    assert result.ledger.lines == 3
+    assert result.ledger.balanced
+    if delta <= 0:
+        assert ids == ["big", "next", "last"]
+        assert not result.rejects
+    else:
+        assert ids == ["next", "last"]
+        (reject,) = result.rejects
+        assert (reject.reason, reject.line, reject.offset) == (Reason.LINE_TOO_LARGE, 1, 0)
+        assert reject.raw == big[: 64 * 1024]
+    assert [r.line_number for r in result.records][-2:] == [2, 3]
+
+
+def test_an_unterminated_last_line_over_the_limit_is_too_large() -> None:
+    data = _sized("a", 400) + b"\n" + _sized("b", 2 * MIB + 10)
+    result = read_records(data, max_line_bytes=2 * MIB)
+    assert [r.event_id for r in result.records] == ["a"]
+    assert [(r.reason, r.line, r.offset) for r in result.rejects] == [
+        (Reason.LINE_TOO_LARGE, 2, 401)
+    ]
+
+
+# --- max_depth --------------------------------------------------------------------------------
+
+
+def _reasons(items: list[InferenceRecord | Reject] | Reject) -> list[Reason | None]:
+    listed = [items] if isinstance(items, Reject) else items
+    return [item.reason if isinstance(item, Reject) else None for item in listed]
+
+
+@pytest.mark.parametrize("max_depth", [0, 1, 5, DEFAULT_MAX_DEPTH, 100, MAX_DEPTH_LIMIT])
+@pytest.mark.parametrize("media", ["application/json", "application/jsonlines"])
+def test_max_depth_configures_the_json_decoders(max_depth: int, media: str) -> None:
+    reader = CaptureReader(max_depth=max_depth)
+    fits = reader.read_line(_line("ok", _holding(max_depth, media), media))
+    assert _reasons(fits) == [None]
+    assert isinstance(fits, list)
+    assert isinstance(fits[0], InferenceRecord)
+    arthur_json(fits[0])  # the deepest value allowed can still be written
+    deeper = reader.read_line(_line("deep", _holding(max_depth + 1, media), media))
+    assert _reasons(deeper) == [Reason.NESTING_TOO_DEEP]
+
+
+def test_the_default_max_depth_is_32() -> None:
+    assert DEFAULT_MAX_DEPTH == 32
+    reader = CaptureReader()
+    assert _reasons(reader.read_line(_line("a", _holding(32)))) == [None]
+    assert _reasons(reader.read_line(_line("a", _holding(33)))) == [Reason.NESTING_TOO_DEEP]
+
+
+@pytest.mark.parametrize("bad", [-1, MAX_DEPTH_LIMIT + 1, 10**6])
+def test_max_depth_out_of_range_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match=f"between 0 and {MAX_DEPTH_LIMIT}"):
+        CaptureReader(max_depth=bad)
+
+
+def test_max_depth_and_a_registry_of_your_own_do_not_mix() -> None:
+    with pytest.raises(ValueError, match="default registry"):
+        CaptureReader(max_depth=3, registry=default_registry())
+    # The registry itself takes the limit.
+    reader = CaptureReader(registry=default_registry(max_depth=3))
+    assert _reasons(reader.read_line(_line("a", _holding(4)))) == [Reason.NESTING_TOO_DEEP]
+
+
+def test_max_depth_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "deep.jsonl"
+    source.write_bytes(_line("a", _holding(3)) + b"\n" + _line("b", _holding(4)))
+    summary = tmp_path / "summary.json"
+    code = main(["convert", str(source), "--max-depth", "3", "--summary", str(summary)])
+    assert code == 1
+    ledger: dict[str, Any] = json.loads(summary.read_text())
+    assert (ledger["records"], ledger["rejects_by_reason"]) == (1, {"nesting_too_deep": 1})
+    assert main(["convert", str(source), "--summary", str(summary)]) == 0
+    capsys.readouterr()
+    assert main(["convert", str(source), "--max-depth", str(MAX_DEPTH_LIMIT + 1)]) == 2
+    assert "--max-depth" in capsys.readouterr().err
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+_ONE_GB_LINE = """
+import io, json, os, signal, sys, zlib
+import arthur_capture as ac
+
+signal.alarm(600)
+
+SIZE = 1 << 30
+HEAD = b'{"captureData": {"endpointInput": {"data": "'
+NEXT = (
+    b'"}}}\\n{"captureData":{"endpointInput":{"observedContentType":"text/csv",'
+    b'"data":"1,2","encoding":"CSV"}},"eventMetadata":{"eventId":"next",'
+    b'"inferenceTime":"2024-01-19T19:27:57Z"}}\\n'
+)
+
+
+def plain():
+    yield HEAD
+    block = b"x" * (1 << 20)
+    for _ in range(SIZE // len(block)):
+        yield block
+    yield NEXT
+
+
+def gzipped():
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    for piece in plain():
+        yield packer.compress(piece)
+    yield packer.flush()
+
+
+class Generated(io.RawIOBase):
+    # A read-only stream over a generator: the 1 GB line is never in memory, nor on disk.
+    def __init__(self, pieces):
+        self._pieces = pieces
+        self._left = b""
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._left:
+            self._left = next(self._pieces, None)
+            if self._left is None:
+                self._left = b""
+                return 0
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
+
+
+source = Generated(gzipped() if sys.argv[1] == "gzip" else plain())
+result = ac.read_records(source)
+print(json.dumps({
+    "ledger": result.ledger.to_dict(),
+    "rejects": [[str(r.reason), r.line, r.offset, len(r.raw)] for r in result.rejects],
+    "records": [[r.event_id, r.line_number] for r in result.records],
+}))
+"""
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip"])
+def test_a_1_gb_line_is_skipped_with_bounded_memory(form: str, tmp_path: Path) -> None:
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", _ONE_GB_LINE, form], cwd=ROOT, stdout=stdout, stderr=stderr
+        )
+        # Reap the child ourselves, to get its resource usage (the script alarms at 10 min).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, err.read_text()
+    report = json.loads(out.read_text())
+    assert report["rejects"] == [["line_too_large", 1, 0, 64 * 1024]]
+    assert report["records"] == [["next", 2]]
+    assert report["ledger"]["lines"] == 2
+    assert report["ledger"]["balanced"]
+    peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+    # The reader holds at most max_line_bytes (64 MiB) of the line, never the gigabyte.
+    assert peak_mib < 160, f"peak RSS {peak_mib:.0f} MiB reading a 1 GB line"
