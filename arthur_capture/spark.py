@@ -455,7 +455,7 @@ class CaptureFrames:
         return self.tagged.where(F.col("kind") == "ledger").select("ledger.*")
 
     def ledger(self) -> Ledger:
-        """The ledger of every file, added up by Spark (one small job)."""
+        """The ledger of every file, added up by Spark (two small jobs; persist first)."""
         return collect_ledger(self.ledgers)
 
     def persist(self, storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> CaptureFrames:
@@ -817,7 +817,8 @@ def write_inferences_parquet(
     Timestamps are written as ``TIMESTAMP_MICROS`` in UTC (Spark's default, INT96, is set
     aside for the write), at most ``max_records_per_file`` rows a file (Arthur's SDK sends
     at most 500,000). With ``drop_empty_implicit``, an ``implicit`` attribute's column that
-    is null in every row is left out (one small aggregation first), as
+    is null in every row is left out (one aggregation first, so persist the frames or use
+    :func:`backfill`, or the files are decoded twice), as
     :func:`arthur_capture.parquet.write_parquet` leaves it out of a file.
 
     Returns:
@@ -878,7 +879,8 @@ def backfill(
 ) -> BackfillResult:
     """Capture files in, Arthur's Parquet out, with the rejects and a balanced ledger.
 
-    Decodes every file once (the pass is persisted while the outputs are written):
+    Decodes every file once (the pass is persisted, uncompressed, while the outputs are
+    written):
     :func:`write_inferences_parquet` to ``output``; the rejects as JSON lines (the CLI's
     dead-letter objects, nulls kept) to ``rejects_output``; one ledger per file as JSON lines
     to ``ledger_output``. ``files_per_partition`` and ``max_partition_bytes`` apply
@@ -892,8 +894,13 @@ def backfill(
         raise ValueError("Arthur's Parquet needs typed columns: pass schema= or value_columns=")
     if schema is not None and schema.is_batch and batch_id is None:
         raise ValueError("the model is a batch model: pass batch_id=")
-    with file_partitioning(
-        spark, files_per_partition=files_per_partition, max_partition_bytes=max_partition_bytes
+    # An uncompressed cache: compressing the decoded rows cost more CPU than it saved here.
+    cache = {"spark.sql.inMemoryColumnarStorage.compressed": "false"}
+    with (
+        file_partitioning(
+            spark, files_per_partition=files_per_partition, max_partition_bytes=max_partition_bytes
+        ),
+        _session_conf(spark, cache),
     ):
         frames = read_captures(
             spark,

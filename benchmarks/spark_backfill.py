@@ -11,7 +11,7 @@ the same files and with the model ``benchmarks/generated.model.json``:
   ledgers), after the session has started (its start-up is reported apart);
 - ``convert``: ``arthur-capture convert FILES --schema … --format parquet`` in one process.
 
-Prints a Markdown table (wall time, records/s, files/s, MB/s) and checks that both wrote the
+Prints a Markdown table (wall time, records/s, files/s, MB/s, CPU seconds) and checks both wrote the
 same number of inferences. Needs the ``[spark]`` extra and Java 17 or newer.
 """
 
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,26 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE / "generated.model.json"
+
+
+def spark_cpu_seconds() -> float | None:
+    """CPU time so far of Spark's JVM and its Python workers (Linux ``/proc``; else ``None``)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if b"pyspark" in command or (b"java" in command and b"spark" in command):
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    return total
 
 
 def _generator() -> Any:
@@ -84,6 +105,7 @@ def run_spark(
     spark.range(1).collect()
     startup = time.perf_counter() - started
     schema = ModelSchema.from_json(MODEL.read_bytes())
+    cpu_before = spark_cpu_seconds()
     began = time.perf_counter()
     result = backfill(
         spark,
@@ -95,8 +117,10 @@ def run_spark(
         files_per_partition=files_per_partition,
     )
     wall = time.perf_counter() - began
+    cpu_after = spark_cpu_seconds()
+    cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     spark.stop()
-    return {"startup_s": startup, "wall_s": wall, "ledger": result.ledger.to_dict()}
+    return {"startup_s": startup, "wall_s": wall, "cpu_s": cpu, "ledger": result.ledger.to_dict()}
 
 
 def run_convert(paths: list[Path], out: Path) -> dict[str, Any]:
@@ -115,12 +139,15 @@ def run_convert(paths: list[Path], out: Path) -> dict[str, Any]:
         "--summary",
         str(summary),
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run(command, check=False, capture_output=True)  # noqa: S603
     wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode not in (0, 1):
         raise SystemExit(done.stderr.decode(errors="replace"))
-    return {"wall_s": wall, "ledger": json.loads(summary.read_text())}
+    return {"wall_s": wall, "cpu_s": cpu, "ledger": json.loads(summary.read_text())}
 
 
 def main() -> None:
@@ -133,6 +160,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    load_before = f"{os.getloadavg()[0]:.2f}"
     with tempfile.TemporaryDirectory(prefix="spark-backfill-", dir=args.workdir) as folder:
         work = Path(folder)
         root = work / "capture" / "my-endpoint" / "AllTraffic"
@@ -154,16 +182,20 @@ def main() -> None:
         f"{records:,} inferences; Spark session start-up {spark['startup_s']:.1f} s (not counted)"
     )
     print()
-    print("| path | wall (s) | records/s | files/s | MB/s |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"Load average before / after: {load_before} / {os.getloadavg()[0]:.2f}")
+    print()
+    print("| path | wall (s) | records/s | files/s | MB/s | CPU (s) |")
+    print("|---|---:|---:|---:|---:|---:|")
     rows = {
-        f"spark backfill ({args.master})": spark["wall_s"],
-        "arthur-capture convert --format parquet": convert["wall_s"],
+        f"spark backfill ({args.master})": spark,
+        "arthur-capture convert --format parquet": convert,
     }
-    for name, wall in rows.items():
+    for name, run in rows.items():
+        wall = run["wall_s"]
+        cpu = "n/a" if run["cpu_s"] is None else f"{run['cpu_s']:.1f}"
         print(
-            f"| {name} | {wall:.1f} | {records / wall:,.0f} | {len(paths) / wall:.1f} "
-            f"| {size / 1e6 / wall:.1f} |"
+            f"| {name} | {wall:.1f} | {records / wall:,.0f} | {len(paths) / wall:.2f} "
+            f"| {size / 1e6 / wall:.1f} | {cpu} |"
         )
     if args.json is not None:
         report = {
@@ -171,6 +203,7 @@ def main() -> None:
             "bytes": size,
             "records": records,
             "master": args.master,
+            "files_per_partition": args.files_per_partition,
             "spark": spark,
             "convert": convert,
         }

@@ -418,3 +418,75 @@ def test_invalid_base64_json(data: str, message: str) -> None:
 def test_valid_base64_json() -> None:
     side = _side("eyJhIjoxfQ==", "application/json")
     assert SideDecoder(default_registry()).decode(side) == [{"a": 1}]
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+def test_depth_check_goes_on_past_a_scalar_sibling() -> None:
+    assert item([[[1], 1]], 2) == [[[1], 1]]
+    with pytest.raises(InvalidPayloadError) as info:
+        item([[[[[1]]], 1]], 2)  # the scalar is looked at first; the deep list after it counts
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+    assert info.value.message == "a value nests deeper than the limit of 2 levels"
+
+
+def test_reserved_names_message_lists_them_sorted() -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        item({"predictions": 1, "features": 2, "x": 3})
+    assert info.value.message == (
+        "a name → value record may not use the reserved name(s) features, predictions "
+        "(they name the documented layouts)"
+    )
+
+
+@pytest.mark.parametrize("key", ["keys", "shape"])
+def test_sparse_features_with_keys_or_shape_alone_are_refused(key: str) -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        item({"data": {"features": {key: [3], "values": [1.0]}}})
+    assert info.value.message == (
+        "sparse features ({keys, shape, values}) are not supported; send dense values"
+    )
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ([], "the JSON array is empty: it holds no inference"),
+        ({}, "the JSON object is empty: it holds no inference"),
+        ({"instances": []}, "'instances' is an empty list: it holds no inference"),
+        ({"a": [], "b": []}, "column-oriented object has empty lists: it holds no inference"),
+        ({"a": [1], "b": [1, 2]}, "column-oriented object has lists of unequal length (a=1, b=2)"),
+    ],
+)
+def test_messages_of_documents_without_inferences(doc: Any, message: str) -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        document_inferences(doc)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize("key", ["features", "probabilities"])
+def test_a_lone_column_key_document_is_one_inference_checked_for_depth(key: str) -> None:
+    assert document_inferences({key: [1.5, "a", None]}) == [[1.5, "a", None]]
+    assert document_inferences({key: [[1]]}, 1) == [[[1]]]
+    with pytest.raises(InvalidPayloadError) as info:
+        document_inferences({key: [[[1]]]}, 1)
+    assert info.value.reason is Reason.NESTING_TOO_DEEP
+
+
+def test_max_depth_reaches_wrapped_items_and_a_single_map() -> None:
+    assert document_inferences({"instances": [[[1]]]}, 1) == [[[1]]]
+    with pytest.raises(InvalidPayloadError, match="limit of 1 levels"):
+        document_inferences({"instances": [[[[1]]]]}, 1)
+    assert document_inferences({"a": [1], "b": 2}, 1) == [{"a": [1], "b": 2}]
+    with pytest.raises(InvalidPayloadError, match="limit of 1 levels"):
+        document_inferences({"a": [[1]], "b": 2}, 1)
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf_8", "UTF8"])
+def test_utf8_charset_spellings_parse_the_bytes_directly(charset: str) -> None:
+    content_type = f"application/json; charset={charset}"
+    assert _decode('{"a": "é"}'.encode(), content_type) == [{"a": "é"}]
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(b'{"a": "\xff"}', content_type)
+    assert info.value.message.startswith("body is not valid JSON: ")

@@ -164,3 +164,20 @@ def test_base64_json_lines_wrong_charset_is_refused() -> None:
 def test_invalid_base64_json_lines(data: str) -> None:
     with pytest.raises(InvalidBase64Error):
         SideDecoder(default_registry()).decode(_side(data, "application/jsonlines"))
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+@pytest.mark.parametrize("line", ["\x0c", "\x0b", "\x85", "\u2028", "X"])
+def test_only_space_tab_and_cr_make_a_line_blank(line: str) -> None:
+    assert _decode("1\n \t\r\n2") == [[1], [2]]
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(f"1\n{line}\n2")
+    assert info.value.message.startswith("JSON Lines line 2: body is not valid JSON: ")
+
+
+def test_message_of_a_body_of_blank_lines() -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(" \n\r\n\t")
+    assert info.value.message == "the JSON Lines body has no line: it holds no inference"

@@ -16,13 +16,14 @@ from arthur_capture import (
     Decoder,
     DecoderRegistry,
     DecoderRegistryError,
+    InvalidPayloadError,
     Payload,
     Reason,
     UnknownContentTypeError,
     default_registry,
     parse_media_type,
 )
-from arthur_capture.decoders import ENTRY_POINT_GROUP
+from arthur_capture.decoders import ENTRY_POINT_GROUP, _charset_codec
 from arthur_capture.decoders.application_json import JSONDecoder
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder
@@ -459,3 +460,81 @@ def test_entry_point_instance_and_factory_forms(
     instance = registry.get("application/x-test-forms")
     assert instance is sys.modules[module].instance
     assert type(registry.get("application/x-test-factory")).__name__ == "Other"
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+def test_a_codec_that_is_not_a_charset_is_a_lookup_error_naming_it() -> None:
+    assert _charset_codec("Latin_1") == "iso8859-1"
+    with pytest.raises(LookupError) as info:
+        _charset_codec("unicode_escape")
+    assert info.value.args == ("unicode_escape",)
+
+
+def test_payload_keeps_its_media_type_params_and_charset() -> None:
+    payload = Payload(b"1", "text/csv", {"charset": "latin-1"})
+    assert payload.media_type == "text/csv"
+    assert dict(payload.params) == {"charset": "latin-1"}
+    assert payload.charset == "latin-1"
+    assert Payload("1", "application/json").charset == "utf-8"
+
+
+@pytest.mark.parametrize(
+    ("body", "charset", "message"),
+    [
+        (b"+2D0-", "utf-7", "body decodes (utf-7) to an unpaired surrogate at 0"),
+        (b"x", "nope", "unknown charset 'nope'"),
+        (b"a\xffb", "utf-8", "body is not valid utf-8 at byte 1: invalid start byte"),
+    ],
+)
+def test_payload_text_error_messages(body: bytes, charset: str, message: str) -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        Payload(body, "text/csv", {"charset": charset}).text()
+    assert info.value.message == message
+
+
+def test_payload_text_error_for_a_charset_name_python_cannot_look_up() -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        Payload(b"x", "text/csv", {"charset": "utf\x00"}).text()
+    assert info.value.message.startswith("cannot decode the body as 'utf\\x00': ")
+
+
+def test_payload_bytes_of_text_with_a_lone_surrogate() -> None:
+    assert Payload("é", "text/csv").bytes() == "é".encode()
+    with pytest.raises(InvalidPayloadError) as info:
+        Payload("a\ud800", "text/csv").bytes()
+    assert info.value.message == "body holds an unpaired surrogate: surrogates not allowed"
+
+
+def test_register_clash_message_lists_every_clashing_type() -> None:
+    registry = default_registry()
+    with pytest.raises(DecoderRegistryError) as info:
+        registry.register(CSVDecoder())
+    assert str(info.value) == (
+        "a decoder is already registered for text/csv, application/csv, text/x-csv; "
+        "pass replace=True to replace it"
+    )
+
+
+def test_missing_content_type_message_in_full() -> None:
+    with pytest.raises(UnknownContentTypeError) as info:
+        DecoderRegistry(CSVDecoder()).get(None)
+    assert str(info.value) == (
+        "no decoder for (no content type); known types: application/csv, text/csv, text/x-csv"
+    )
+
+
+def test_entry_points_are_read_once_even_when_one_is_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modules: list[str]
+) -> None:
+    module = "x_broken_once"
+    forget_modules.append(module)
+    _distribution(tmp_path, module, f"broken = {module}:Missing", "X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = default_registry()
+    with pytest.raises(DecoderRegistryError, match="cannot load decoder entry point"):
+        registry.get("application/x-not-registered")
+    with pytest.raises(UnknownContentTypeError):  # the group is not read a second time
+        registry.get("application/x-not-registered")
+    registry.load_entry_points()  # nor here

@@ -341,3 +341,15 @@ def test_event_metadata_key_order_does_not_matter() -> None:
     )
     event = CaptureEvent.model_validate_json(text)
     assert (event.event_metadata.event_id, event.event_metadata.inference_id) == ("e", "i")
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+@pytest.mark.parametrize("number", [1705692477, 1705692477.5])
+def test_epoch_inference_time_error_says_why(number: float) -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        _parse(_event(meta={"eventId": "e-1", "inferenceTime": number}))
+    (error,) = info.value.errors()
+    assert error["loc"] == ("eventMetadata", "inferenceTime")
+    assert error["msg"] == "Value error, inferenceTime must be an ISO 8601 string, not a number"

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import tempfile
 import tracemalloc
 from typing import TYPE_CHECKING, Any
 
@@ -17,19 +18,28 @@ from arthur_capture import (
     CaptureError,
     CaptureReader,
     CaptureResult,
+    DecoderRegistry,
     InferenceRecord,
     Ledger,
+    Payload,
     Reason,
     Reject,
     RejectedError,
     SourceError,
+    default_registry,
     iter_records,
     read_records,
 )
+from arthur_capture.decoders.text_csv import CSVDecoder
+from arthur_capture.reading import SourceLine
+from arthur_capture.records import Expansion
+from arthur_capture.schema import ModelSchema
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from arthur_capture.decoders import Inference
 
 TIME = "2024-01-19T19:27:57Z"
 
@@ -646,3 +656,363 @@ def test_shared_ledger_across_iter_records_calls() -> None:
     list(iter_records(TWO, ledger=ledger))
     list(iter_records(_file(b"{"), ledger=ledger))
     assert (ledger.sources, ledger.lines, ledger.records, ledger.rejected_lines) == (2, 3, 2, 1)
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+class FailsAfter(io.RawIOBase):
+    """Hands over ``data``, then fails with an I/O error where it should end."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._data.readinto(buffer)
+        if count == 0:
+            raise OSError(5, "Input/output error")
+        return count
+
+
+class RecursingDecoder:
+    media_types: tuple[str, ...] = ("text/csv",)
+
+    def decode(self, payload: Payload) -> list[Inference]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+_FOUR_ERRORS = (
+    b'{"captureData": {"endpointInput": {"data": 1, "encoding": "X"}}, '
+    b'"eventMetadata": {"eventId": 1, "inferenceTime": 3}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "terminated", "reason", "message"),
+    [
+        (
+            b"{x}",
+            True,
+            Reason.INVALID_JSON,
+            "line is not valid JSON: key must be a string at line 1 column 2",
+        ),
+        (
+            b'{"x": "\xe2',
+            True,
+            Reason.INVALID_UTF8,
+            "line is not valid UTF-8 at byte 7: unexpected end of data",
+        ),
+        (
+            b'{"x": "\xe2',
+            False,
+            Reason.TRUNCATED_LINE,
+            (
+                "last line has no newline and ends mid-value "
+                "(EOF while parsing a string at line 1 column 8): the file was cut off"
+            ),
+        ),
+        (
+            b'{"x": "\xff", ',
+            False,
+            Reason.INVALID_UTF8,
+            "line is not valid UTF-8 at byte 7: invalid start byte",
+        ),
+        (
+            b"\xef\xbb\xbf{}",
+            True,
+            Reason.INVALID_UTF8,
+            "line starts with a UTF-8 BOM, which is tolerated only at byte 0 of a source",
+        ),
+        (
+            b"[1]",
+            True,
+            Reason.INVALID_EVENT,
+            "not a capture event: (line): Input should be an object",
+        ),
+        (
+            b'{"captureData": 1, "eventMetadata": 2, "eventVersion": 3}',
+            True,
+            Reason.INVALID_EVENT,
+            (
+                "not a capture event: captureData: Input should be an object; "
+                "eventMetadata: Input should be an object; "
+                "eventVersion: Input should be a valid string"
+            ),
+        ),
+        (
+            _FOUR_ERRORS,
+            True,
+            Reason.INVALID_EVENT,
+            (
+                "not a capture event: "
+                "captureData.endpointInput.data: Input should be a valid string; "
+                "captureData.endpointInput.encoding: Input should be 'CSV', 'JSON' or 'BASE64'; "
+                "eventMetadata.eventId: Input should be a valid string (and 1 more)"
+            ),
+        ),
+        (
+            _FOUR_ERRORS.replace(b"}}", b', "x": 1}, "eventVersion": 0}'),
+            True,
+            Reason.INVALID_EVENT,
+            (
+                "not a capture event: "
+                "captureData.endpointInput.data: Input should be a valid string; "
+                "captureData.endpointInput.encoding: Input should be 'CSV', 'JSON' or 'BASE64'; "
+                "eventMetadata.eventId: Input should be a valid string (and 2 more)"
+            ),
+        ),
+        (
+            _line("a").replace(b'"inferenceTime"', b'"customAttributes":[1],"inferenceTime"'),
+            True,
+            Reason.INVALID_EVENT,
+            "not a capture event: eventMetadata.customAttributes.0: Input should be a valid string",
+        ),
+    ],
+)
+def test_line_reject_messages_in_full(
+    line: bytes, terminated: bool, reason: Reason, message: str
+) -> None:
+    reject = CaptureReader().read_line(line, terminated=terminated)
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.message) == (reason, message)
+
+
+def test_read_line_and_expand_line_defaults_and_what_they_pass_on() -> None:
+    reader = CaptureReader()
+    for method in (reader.read_line, reader.expand_line):
+        reject = method(b'{"a": 1')
+        assert isinstance(reject, Reject)
+        assert (reject.reason, reject.source, reject.line, reject.offset) == (
+            Reason.INVALID_JSON,
+            "<memory>",
+            1,
+            0,
+        )
+        reject = method(b'{"a": 1', source="s3://b/k", line_number=7, offset=99, terminated=False)
+        assert isinstance(reject, Reject)
+        assert (reject.reason, reject.source, reject.line, reject.offset) == (
+            Reason.TRUNCATED_LINE,
+            "s3://b/k",
+            7,
+            99,
+        )
+
+
+def test_inference_rejects_carry_the_place_of_their_line() -> None:
+    reader = CaptureReader()
+    line = _line("x" * 300)
+    items = reader.read_line(line, source="s", line_number=4, offset=50)
+    assert isinstance(items, list)
+    (reject,) = items
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.source, reject.line, reject.offset, reject.index) == (
+        Reason.ID_TOO_LONG,
+        "s",
+        4,
+        50,
+        0,
+    )
+    expansion = reader.expand_line(line)
+    assert isinstance(expansion, Expansion)
+    (reject,) = reader.records_from(expansion, line)
+    assert isinstance(reject, Reject)
+    assert (reject.source, reject.line, reject.offset) == ("<memory>", 1, 0)
+    expansion = reader.expand_line(_line("a"))
+    assert isinstance(expansion, Expansion)
+    (record,) = reader.records_from(expansion, _line("a"))
+    assert isinstance(record, InferenceRecord)
+    assert (record.source, record.line_number) == ("<memory>", 1)
+
+
+def test_unsupported_event_version_message_lists_the_known_versions() -> None:
+    reject = CaptureReader(event_versions=("2", "0")).read_line(_line("a", version="1"))
+    assert isinstance(reject, Reject)
+    assert reject.message == "eventVersion '1' is not supported (known: 0, 2)"
+
+
+def test_a_recursion_error_while_decoding_is_a_nesting_too_deep_reject() -> None:
+    reader = CaptureReader(registry=DecoderRegistry(RecursingDecoder()))
+    reject = reader.read_line(_line("a"))
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.message, reject.event_id) == (
+        Reason.NESTING_TOO_DEEP,
+        "a value nests too deeply to process",
+        "a",
+    )
+
+
+def test_reader_options_are_kept_and_checked() -> None:
+    assert CaptureReader(max_line_bytes=1).max_line_bytes == 1
+    with pytest.raises(ValueError) as info:
+        CaptureReader(max_line_bytes=0)
+    assert str(info.value) == "max_line_bytes must be positive"
+    with pytest.raises(ValueError) as info:
+        CaptureReader(max_depth=3, registry=default_registry())
+    assert str(info.value) == "max_depth configures the default registry; pass one or the other"
+    schema = ModelSchema.from_json(
+        '[{"name": "x", "value_type": "INTEGER", "stage": "PIPELINE_INPUT", "position": 0}]'
+    )
+    reader = CaptureReader(schema=schema)
+    assert reader.schema is schema
+    csv_decoder = reader.registry.get("text/csv")
+    assert isinstance(csv_decoder, CSVDecoder)
+    assert csv_decoder.infer_types is False
+
+
+@pytest.mark.parametrize(("count", "base_length"), [(1, 255), (2, 253), (10, 252)])
+def test_iter_expansions_hands_over_whole_lines_whose_ids_just_fit(
+    count: int, base_length: int
+) -> None:
+    data = "\n".join(str(i) for i in range(count))
+    fits = _line("e" * base_length, data=data)
+    longer = _line("e" * (base_length + 1), data=data)
+    ledger = Ledger()
+    items = list(CaptureReader().iter_expansions(_file(fits, longer), ledger=ledger))
+    assert isinstance(items[0], tuple)
+    assert len(items) == 1 + count
+    assert not any(isinstance(item, tuple) for item in items[1:])
+    assert (ledger.events, ledger.records + ledger.rejected_inferences) == (2, 2 * count)
+
+
+def test_raise_for_rejects_describes_each_reject() -> None:
+    result = read_records(_file(_line("a"), b"{x}"))
+    with pytest.raises(ExceptionGroup) as info:
+        result.raise_for_rejects()
+    (error,) = info.value.exceptions
+    assert str(error) == (
+        "<bytes>:2: invalid_json: line is not valid JSON: key must be a string at line 1 column 2"
+    )
+
+
+def test_ledger_add_sums_every_count() -> None:
+    total = Ledger(1, 2, 3, 4, 5, 6, sources=7)
+    total.rejects_by_reason.update({"invalid_json": 2, "id_too_long": 1})
+    other = Ledger(10, 20, 30, 40, 50, 60, sources=70)
+    other.rejects_by_reason.update({"invalid_json": 3})
+    total.add(other)
+    assert total.to_dict() == {
+        "sources": 77,
+        "lines": 11,
+        "blank_lines": 22,
+        "events": 33,
+        "records": 44,
+        "rejected_inferences": 55,
+        "rejected_lines": 66,
+        "rejects_by_reason": {"id_too_long": 1, "invalid_json": 5},
+        "balanced": False,
+    }
+
+
+def test_lines_without_a_ledger_and_only_space_tab_cr_are_blank() -> None:
+    lines = list(CaptureReader().lines(b" \t\r\n\x0c\nX\n\x0b\n"))
+    assert [(line.raw, line.number) for line in lines if isinstance(line, SourceLine)] == [
+        (b"\x0c", 2),
+        (b"X", 3),
+        (b"\x0b", 4),
+    ]
+    assert len(lines) == 3
+
+
+def test_gzip_cut_and_corruption_rejects_in_full() -> None:
+    compressed = gzip.compress(TWO)
+    (reject,) = read_records(compressed[:5]).rejects  # cut inside the header
+    assert (reject.reason, reject.line, reject.offset, reject.raw) == (
+        Reason.TRUNCATED_LINE,
+        1,
+        0,
+        b"",
+    )
+    assert reject.message == (
+        "the gzip stream ends early: the file was cut off; lines before the cut are kept"
+    )
+    result = read_records(compressed[:-12])  # cut after the first line
+    assert _ids(result) == ["a"]
+    (reject,) = result.rejects
+    assert (reject.reason, reject.line, reject.offset, reject.raw) == (
+        Reason.TRUNCATED_LINE,
+        2,
+        len(_line("a")) + 1,
+        b"",
+    )
+    bad_block = compressed[:10] + b"\xff" * 20  # a valid header, then a reserved block type
+    (reject,) = read_records(bad_block).rejects
+    assert (reject.reason, reject.line, reject.offset) == (Reason.INVALID_COMPRESSION, 1, 0)
+    assert reject.raw == b"Error -3 while decompressing data: invalid block type"
+    assert reject.message == "the gzip stream is corrupt; lines before the corruption are kept"
+    result = read_records(compressed + b"XX")  # not a second gzip member
+    assert _ids(result) == ["a", "b"]
+    (reject,) = result.rejects
+    assert (reject.reason, reject.line, reject.offset) == (
+        Reason.INVALID_COMPRESSION,
+        3,
+        len(TWO),
+    )
+    assert reject.raw == b"Not a gzipped file (b'XX')"
+
+
+def test_str_line_that_is_not_utf8_message() -> None:
+    (reject,) = read_records(["\ud800"]).rejects
+    assert reject.message == "line is a str with characters that cannot be encoded as UTF-8"
+
+
+def test_missing_file_message_names_the_path_and_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    with pytest.raises(SourceError) as info:
+        read_records(missing)
+    assert str(info.value) == f"cannot open {missing}: No such file or directory"
+
+
+def test_gzip_in_a_stream_whose_mode_says_write() -> None:
+    with tempfile.SpooledTemporaryFile() as spooled:
+        spooled.write(gzip.compress(TWO))
+        spooled.seek(0)
+        assert spooled.mode == "w+b"
+        _check_two(read_records(spooled), "<stream>")
+
+
+@pytest.mark.parametrize(
+    "data", [TWO, gzip.compress(TWO), gzip.compress(TWO)[:5]], ids=["plain", "gzip", "gzip-head"]
+)
+def test_a_read_error_after_the_first_bytes_is_a_source_error(data: bytes) -> None:
+    with pytest.raises(SourceError) as info:
+        read_records(FailsAfter(data))
+    assert str(info.value) == "cannot read source: [Errno 5] Input/output error"
+
+
+def test_offsets_after_a_too_large_line_longer_than_what_is_kept() -> None:
+    big = _line("big", data="x" * 200_000)
+    start = len(_line("a")) + 1
+    result = read_records(_file(_line("a"), big, b"{"), max_line_bytes=100_000)
+    assert [(r.reason, r.offset) for r in result.rejects] == [
+        (Reason.LINE_TOO_LARGE, start),
+        (Reason.INVALID_JSON, start + len(big) + 1),
+    ]
+
+
+def test_a_gzip_stream_cut_inside_a_too_large_line() -> None:
+    big = _line("big", data="x" * 300_000)
+    compressed = gzip.compress(_file(_line("a"), big, _line("b")))
+    result = read_records(compressed[: len(compressed) // 2], max_line_bytes=1000)
+    assert _ids(result) == ["a"]
+    assert [(r.reason, r.line) for r in result.rejects] == [
+        (Reason.LINE_TOO_LARGE, 2),
+        (Reason.TRUNCATED_LINE, 3),
+    ]
+    assert result.ledger.balanced
+
+
+def test_an_unterminated_last_line_over_one_mib_is_read() -> None:
+    big = _line("big", data="x" * 1_200_000)
+    assert _ids(read_records(_file(_line("a")) + big)) == ["a", "big"]
+
+
+def test_iterable_lines_bom_offset_and_the_exact_size_limit() -> None:
+    result = read_records([b"\xef\xbb\xbf{", b"["])
+    assert [r.offset for r in result.rejects] == [3, 5]
+    line = _line("a")
+    result = read_records([line, line + b" "], max_line_bytes=len(line))
+    assert _ids(result) == ["a"]
+    assert _reasons(result) == [Reason.LINE_TOO_LARGE]

@@ -6,23 +6,28 @@ import base64
 import dataclasses
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from arthur_capture import (
     CaptureEvent,
     CountMismatchError,
+    DecoderRegistry,
     InferenceRecord,
     InvalidEventError,
     NameConflictError,
+    Payload,
     Reason,
     UnknownContentTypeError,
     default_registry,
     expand,
     partner_inference_id,
 )
-from arthur_capture.records import SideDecoder
+from arthur_capture.records import SideDecoder, pair, records_of
+
+if TYPE_CHECKING:
+    from arthur_capture.decoders import Inference
 
 EVENT_ID = "9066ac80-dde1-4370-a73e-ab997e2544f1"
 TIME = "2024-01-19T19:27:57Z"
@@ -438,3 +443,91 @@ def test_sniffing_failure_is_unknown_content_type() -> None:
 def test_a_known_content_type_is_never_sniffed() -> None:
     side = _capture_side('{"a": 1}', "text/csv", "CSV")
     assert SideDecoder(default_registry(), sniff=True).decode(side) == [['{"a": 1}']]
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+class _RecordingDecoder:
+    """Hands back the body's text as one value; keeps every payload it was given."""
+
+    media_types: tuple[str, ...] = ("application/x-recorded",)
+
+    def __init__(self) -> None:
+        self.payloads: list[Payload] = []
+
+    def decode(self, payload: Payload) -> list[Inference]:
+        self.payloads.append(payload)
+        return [[payload.text()]]
+
+
+def _latin1_side(text: str, content_type: str) -> Any:
+    return _capture_side(base64.b64encode(text.encode("latin-1")).decode(), content_type, "BASE64")
+
+
+def test_the_decoder_gets_the_bare_media_type_and_the_params() -> None:
+    recorder = _RecordingDecoder()
+    side = _latin1_side("é", "Application/X-Recorded; charset=latin-1")
+    assert SideDecoder(DecoderRegistry(recorder)).decode(side) == [["é"]]
+    (payload,) = recorder.payloads
+    assert payload.media_type == "application/x-recorded"
+    assert dict(payload.params) == {"charset": "latin-1"}
+
+
+def test_a_sniffed_decoder_gets_the_media_type_it_was_tried_as_and_the_params() -> None:
+    recorder = _RecordingDecoder()
+    registry = DecoderRegistry()
+    registry.register(recorder, media_types=["application/json"])
+    side = _latin1_side("é", "text/html; charset=latin-1")
+    assert SideDecoder(registry, sniff=True).decode(side) == [["é"]]
+    (payload,) = recorder.payloads
+    assert payload.media_type == "application/json"
+    assert dict(payload.params) == {"charset": "latin-1"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [('{"a": "é"}', [{"a": "é"}]), ("é,1", [["é", 1]])])
+def test_sniffing_decodes_the_body_in_the_sides_charset(text: str, expected: list[Any]) -> None:
+    side = _latin1_side(text, "text/html; charset=latin-1")
+    assert SideDecoder(default_registry(), sniff=True).decode(side) == expected
+
+
+def test_sniffing_failure_names_the_last_error() -> None:
+    side = _capture_side(base64.b64encode(b"\xff\xfe\x00").decode(), "image/png", "BASE64")
+    with pytest.raises(UnknownContentTypeError) as info:
+        SideDecoder(default_registry(), sniff=True).decode(side)
+    assert str(info.value) == (
+        "content sniffing found no decoder that reads the body "
+        "(last error: body is not valid utf-8 at byte 0: invalid start byte)"
+    )
+
+
+def test_neither_side_message_in_full() -> None:
+    with pytest.raises(InvalidEventError) as info:
+        _expand(_event())
+    assert str(info.value) == "captureData has neither endpointInput nor endpointOutput"
+
+
+def test_the_single_row_rule_needs_exactly_one_response_row() -> None:
+    with pytest.raises(CountMismatchError) as info:
+        _expand(_event(_side("1\n2\n3"), _side("0.1,0.2,0.3\n0.4,0.5,0.6")))
+    assert str(info.value) == "the request holds 3 inference(s) but the response holds 2"
+
+
+def test_a_positional_request_conflicts_with_a_response_map_using_its_names() -> None:
+    with pytest.raises(NameConflictError) as info:
+        _expand(_event(_side("1,2"), _json({"input_1": 0.5, "score": 1})))
+    assert str(info.value) == (
+        "inference 0: the name(s) input_1 appear in both the request and the response"
+    )
+
+
+def test_name_conflicts_are_still_checked_after_a_positional_pair() -> None:
+    with pytest.raises(NameConflictError) as info:
+        _expand(_event(_json([[1], {"s": 2}]), _json([[0.1], {"s": 0.2}])))
+    assert str(info.value).startswith("inference 1: the name(s) s appear")
+
+
+def test_records_of_defaults_to_line_one_in_memory() -> None:
+    expansion = pair(_event(_side("1")), SideDecoder(default_registry()))
+    (record,) = records_of(expansion)
+    assert (record.source, record.line_number) == ("<memory>", 1)

@@ -679,3 +679,18 @@ def test_upload_partitions_reports_refusals_and_errors(churn_frames: CaptureFram
         acs.upload_partitions(churn_frames.inferences)
     with pytest.raises(ValueError, match="method"):
         acs.upload_partitions(churn_frames.inferences, host="h", model_id="m", method="x")  # type: ignore[arg-type]
+
+
+def test_not_imported_by_the_package_and_documented() -> None:
+    import inspect
+    import subprocess
+
+    code = "import sys, arthur_capture; print(sorted(m for m in sys.modules if 'spark' in m))"
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    for name in acs.__all__:
+        value = getattr(acs, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert (value.__doc__ or "").strip(), name

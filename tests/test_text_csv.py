@@ -357,3 +357,38 @@ def test_csv_decoder_options_via_registry() -> None:
     registry = DecoderRegistry(CSVDecoder(header=True))
     side = _side("name,age\nann,7", "text/csv", encoding="CSV")
     assert SideDecoder(registry).decode(side) == [{"name": "ann", "age": 7}]
+
+
+# --- mutation testing (docs/reliability.md) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "header", "message"),
+    [
+        ("", False, "the CSV body is empty: it holds no inference"),
+        ("1,\x00", False, "the CSV body holds a NUL character"),
+        ("a,b\n", True, "the CSV body has a header but no row: it holds no inference"),
+        ("a,,b\n1,2,3", True, "the CSV header row has an empty column name"),
+        ("a,b,a\n1,2,3", True, "the CSV header repeats column name(s): a"),
+        ("b,a,a,c,b,a\n1,2,3,4,5,6", True, "the CSV header repeats column name(s): a, b"),
+        ("1,2\n3", False, "CSV row 2 has 1 fields; expected 2"),
+    ],
+)
+def test_csv_error_messages(text: str, header: bool, message: str) -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        _decode(text, header=header)
+    assert info.value.message == message
+
+
+def test_a_lone_cr_ends_a_row_as_pythons_csv_module_reads_it() -> None:
+    assert _decode("1,2\r3,4") == [[1, 2], [3, 4]]
+    assert _decode('"a\rb",1\r\n') == [["a\rb", 1]]
+
+
+def test_fields_beyond_pythons_default_csv_field_limit_are_read() -> None:
+    previous = csv.field_size_limit(131_072)  # Python's default, as in a fresh process
+    try:
+        big = "x" * 200_000
+        assert _decode(f'"{big}",1') == [[big, 1]]
+    finally:
+        csv.field_size_limit(previous)
