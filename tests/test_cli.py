@@ -8,16 +8,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from arthur_capture.cli import main
-
-if TYPE_CHECKING:
-    from conftest import FIXTURES, ROOT
-else:
-    from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT
 
 EXPECTED_SUFFIX = ".expected.json"
 REJECT_KEYS = {"reason", "source", "line", "offset", "event_id", "index", "message", "raw"}

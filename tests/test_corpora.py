@@ -31,13 +31,10 @@ from arthur_capture import (
 from arthur_capture.decoders import default_registry
 from arthur_capture.decoders._shapes import RESERVED_NAMES
 from arthur_capture.decoders.text_csv import CSVDecoder
+from tests.conftest import shared_path
 
 if TYPE_CHECKING:
-    from conftest import shared_path
-
     from arthur_capture import Inference
-else:
-    from tests.conftest import shared_path
 
 EVENT_ID = "5b4a1a8e-2f0c-4d7e-9a51-0c6f3e2d1b90"
 INFERENCE_TIME = "2024-01-19T19:27:57Z"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,11 +12,7 @@ from hypothesis import given, settings
 from arthur_capture import CaptureReader, InferenceRecord, Ledger, Reject, arthur_json, read_records
 from arthur_capture.frames import to_dataframe
 from arthur_capture.output import expansion_json
-
-if TYPE_CHECKING:
-    from strategies import CaptureFile, capture_files
-else:
-    from tests.strategies import CaptureFile, capture_files
+from tests.strategies import CaptureFile, capture_files
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CAPTURES = sorted(p for p in FIXTURES.rglob("*") if p.name.endswith((".jsonl", ".jsonl.gz")))

@@ -25,13 +25,11 @@ from arthur_capture import (
     read_records,
 )
 from arthur_capture.decoders.text_csv import CSVDecoder
+from tests.conftest import FIXTURES
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import FIXTURES
-else:
-    from tests.conftest import FIXTURES
 
 EXPECTED_SUFFIX = ".expected.json"
 GROUPS = ("text_csv", "application_json", "application_jsonlines", "mixed", "invalid", "demo")

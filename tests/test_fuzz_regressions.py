@@ -36,13 +36,11 @@ from arthur_capture.schema import (
 )
 from fuzz.seeds import seeds
 from fuzz.targets import TARGETS, run_one
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import ROOT
-else:
-    from tests.conftest import ROOT
 
 CRASHERS = ROOT / "fuzz" / "crashers"
 HUGE = 10**5000

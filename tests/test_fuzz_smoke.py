@@ -19,13 +19,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fuzz.targets import TARGETS
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import ROOT
-else:
-    from tests.conftest import ROOT
 
 SECONDS_PER_TARGET = 5
 """Eight targets at 5 s each (plus start-up): the whole smoke run stays under a minute."""

@@ -31,13 +31,11 @@ from arthur_capture import (
 )
 from arthur_capture.cli import main
 from arthur_capture.reading import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import ROOT
-else:
-    from tests.conftest import ROOT
 
 MIB = 1 << 20
 

@@ -25,27 +25,18 @@ from arthur_capture import (
     arthur_json,
     read_records,
 )
+from tests.strategies import (
+    CaptureFile,
+    ExpectedRecord,
+    GeneratedEvent,
+    capture_events,
+    capture_files,
+    hostile_lines,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from strategies import (
-        CaptureFile,
-        ExpectedRecord,
-        GeneratedEvent,
-        capture_events,
-        capture_files,
-        hostile_lines,
-    )
-else:
-    from tests.strategies import (
-        CaptureFile,
-        ExpectedRecord,
-        GeneratedEvent,
-        capture_events,
-        capture_files,
-        hostile_lines,
-    )
 
 READER = CaptureReader()
 """Readers hold no per-run state, so one serves every example (keeps examples cheap)."""

@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from arthur_capture import CaptureReader, CaptureResult, InferenceRecord, Reason, Reject
+from tests.conftest import shared_path
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import shared_path
-else:
-    from tests.conftest import shared_path
 
 XGB_INTRO = "xgb_csv_sm-model_monitor_introduction.jsonl"
 XGB_AWSDOCS = "xgb_csv_newline_terminated_input_awsdocs.jsonl"

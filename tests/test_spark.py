@@ -28,17 +28,15 @@ from arthur_capture.local_arthur import LocalArthur
 from arthur_capture.output import new_inference
 from arthur_capture.parquet import write_parquet
 from arthur_capture.schema import Attribute, ModelSchema, SchemaError, Stage, ValueType
+from tests.conftest import FIXTURES, ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from conftest import FIXTURES, ROOT
     from pyspark.sql import SparkSession
 
     from arthur_capture.records import InferenceRecord
     from arthur_capture.spark import CaptureFrames
-else:
-    from tests.conftest import FIXTURES, ROOT
 
 
 pytestmark = pytest.mark.filterwarnings(
