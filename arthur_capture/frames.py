@@ -11,6 +11,7 @@ frames (``tests/test_frames_columnar.py`` checks it on every fixture and on gene
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -138,10 +139,14 @@ class _Columns:
                     value_columns[name] = np.full(count, None, dtype=object)
             for group in self.groups[side].values():
                 positions = np.asarray(group.positions, dtype=np.intp)
-                for name, values in zip(group.names, zip(*group.rows, strict=True), strict=True):
-                    value_columns[name][positions] = np.fromiter(
-                        values, dtype=object, count=len(values)
-                    )
+                rows, width = len(group.rows), len(group.names)
+                # One C pass: every value of the group, row after row, as objects (a value
+                # that is itself a list stays one object), then a column is a strided view.
+                table = np.fromiter(
+                    itertools.chain.from_iterable(group.rows), dtype=object, count=rows * width
+                ).reshape(rows, width)
+                for j, name in enumerate(group.names):
+                    value_columns[name][positions] = table[:, j]
         for name, values in value_columns.items():
             if name in _FIXED or (self.provenance and name in _PROVENANCE):
                 msg = f"a value is named {name!r}, which is a column of the frame itself"
