@@ -1016,3 +1016,15 @@ def test_iterable_lines_bom_offset_and_the_exact_size_limit() -> None:
     result = read_records([line, line + b" "], max_line_bytes=len(line))
     assert _ids(result) == ["a"]
     assert _reasons(result) == [Reason.LINE_TOO_LARGE]
+
+
+def test_a_cut_gzip_with_a_tiny_first_member_keeps_the_lines_before_the_cut() -> None:
+    # the first member holds fewer bytes than the sniffed head, so they are put back in front
+    ids = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(3000)]
+    second = gzip.compress(_file(*(_line(i) for i in ids)))
+    result = read_records(gzip.compress(b"\n") + second[: len(second) // 2])
+    kept = _ids(result)
+    assert 0 < len(kept) < 3000
+    assert kept == ids[: len(kept)]
+    assert [(r.reason, r.line) for r in result.rejects] == [(Reason.TRUNCATED_LINE, len(kept) + 2)]
+    assert (result.ledger.blank_lines, result.ledger.balanced) == (1, True)
