@@ -494,7 +494,7 @@ class CaptureReader:
                 yield expansion
                 continue
             count = expansion.count
-            longest = len(expansion.base_id) + (len(str(count)) + 1 if count > 1 else 0)
+            longest = len(expansion.base_id) + (len(str(count - 1)) + 1 if count > 1 else 0)
             if self._mapper is None and longest <= MAX_PARTNER_ID_LENGTH:
                 ledger.events += 1
                 ledger.records += count

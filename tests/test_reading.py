@@ -862,7 +862,7 @@ def test_reader_options_are_kept_and_checked() -> None:
     assert csv_decoder.infer_types is False
 
 
-@pytest.mark.parametrize(("count", "base_length"), [(1, 255), (2, 253), (10, 252)])
+@pytest.mark.parametrize(("count", "base_length"), [(1, 255), (2, 253), (10, 253), (11, 252)])
 def test_iter_expansions_hands_over_whole_lines_whose_ids_just_fit(
     count: int, base_length: int
 ) -> None:
