@@ -62,8 +62,9 @@ from tenacity import (
 
 from arthur_capture._secret import REDACTED, Secret
 from arthur_capture.errors import CaptureError
-from arthur_capture.output import dumps_json
+from arthur_capture.output import dumps_json, new_inference
 from arthur_capture.records import InferenceRecord
+from arthur_capture.schema import NEW_INFERENCE_FIELDS
 
 if TYPE_CHECKING:
     import ssl
@@ -442,14 +443,6 @@ def _ref_of(obj: Mapping[str, Any]) -> _Ref:
     )
 
 
-_INFERENCE_KEYS: Final = (
-    "partner_inference_id",
-    "inference_timestamp",
-    "inference_data",
-    "batch_id",
-    "ground_truth_timestamp",
-    "ground_truth_data",
-)
 _GROUND_TRUTH_KEYS: Final = ("partner_inference_id", "ground_truth_timestamp", "ground_truth_data")
 
 
@@ -458,14 +451,10 @@ def _inference_item(
 ) -> _Item | tuple[_Ref, str]:
     if isinstance(record, InferenceRecord):
         ref = _Ref(record.partner_inference_id, record.source, record.line_number)
-        obj: dict[str, Any] = {
-            "partner_inference_id": record.partner_inference_id,
-            "inference_timestamp": record.inference_timestamp,
-            "inference_data": {**record.inputs, **record.outputs},
-        }
+        obj: dict[str, Any] = new_inference(record, batch_id=batch_id)
     else:
         ref = _ref_of(record)
-        obj = {k: record[k] for k in _INFERENCE_KEYS if k in record}
+        obj = {k: record[k] for k in NEW_INFERENCE_FIELDS if k in record}
     if batch_id is not None and "batch_id" not in obj:
         obj["batch_id"] = batch_id
     problem = _check_object(obj, "inference_timestamp", "inference_data")

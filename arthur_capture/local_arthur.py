@@ -52,7 +52,14 @@ import orjson
 from arthur_capture._secret import REDACTED, Secret
 from arthur_capture.errors import CaptureError
 from arthur_capture.output import dumps_json
-from arthur_capture.schema import CoercionError, ModelSchema, Stage, ValueType, coerce
+from arthur_capture.schema import (
+    ARTHUR_RESERVED_KEYS,
+    CoercionError,
+    ModelSchema,
+    Stage,
+    ValueType,
+    coerce,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -72,16 +79,6 @@ _REQUEST_LOG: Final = 100_000
 _API: Final = "/api/v3/models/"
 _SEND_STAGES: Final = frozenset({Stage.PIPELINE_INPUT, Stage.NON_INPUT_DATA, Stage.PREDICTED_VALUE})
 _TRUTH_STAGES: Final = frozenset({Stage.GROUND_TRUTH, Stage.GROUND_TRUTH_CLASS})
-_TOP_KEYS: Final = frozenset(
-    {
-        "partner_inference_id",
-        "inference_timestamp",
-        "inference_data",
-        "batch_id",
-        "ground_truth_timestamp",
-        "ground_truth_data",
-    }
-)
 
 
 class _BadRequestError(Exception):
@@ -421,7 +418,7 @@ class LocalArthur:
         """Why Arthur's ``POST /inferences`` would refuse one record, or ``None``."""
         if not isinstance(obj, dict):
             return "an inference must be a JSON object"
-        unknown = sorted(set(obj) - _TOP_KEYS)
+        unknown = sorted(set(obj) - ARTHUR_RESERVED_KEYS)
         if unknown:
             return f"unknown field(s): {', '.join(unknown)}"
         partner_id = obj.get("partner_inference_id")
@@ -608,7 +605,7 @@ class LocalArthur:
             attr = self._attrs.get(name)
             if isinstance(value, datetime):
                 value = value.isoformat()  # noqa: PLW2901 - normalising in place
-            if name in _TOP_KEYS:
+            if name in ARTHUR_RESERVED_KEYS:
                 obj[name] = value
             elif attr is not None and attr.stage in _SEND_STAGES:
                 obj.setdefault("inference_data", {})[name] = value

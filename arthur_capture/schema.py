@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARTHUR_RESERVED_KEYS",
     "MAX_PARTNER_ID_LENGTH",
+    "NEW_INFERENCE_FIELDS",
     "Attribute",
     "AttributeCategory",
     "CoercionError",
@@ -55,16 +56,17 @@ __all__ = [
 MAX_PARTNER_ID_LENGTH: Final = 255
 """Arthur's limit on ``partner_inference_id``; longer IDs are rejected, never cut."""
 
-ARTHUR_RESERVED_KEYS: Final = frozenset(
-    {
-        "partner_inference_id",
-        "inference_timestamp",
-        "batch_id",
-        "ground_truth_timestamp",
-        "inference_data",
-        "ground_truth_data",
-    }
+NEW_INFERENCE_FIELDS: Final = (
+    "partner_inference_id",
+    "inference_timestamp",
+    "inference_data",
+    "batch_id",
+    "ground_truth_timestamp",
+    "ground_truth_data",
 )
+"""The fields of Arthur's ``NewInference`` object, in the order Arthur documents them."""
+
+ARTHUR_RESERVED_KEYS: Final = frozenset(NEW_INFERENCE_FIELDS)
 """Top-level keys of Arthur's inference object, which no attribute may be named."""
 
 LAYOUT_NAMES: Final = frozenset({"instances", "predictions", "features", "probabilities"})
