@@ -408,7 +408,7 @@ def reader_line(data: bytes) -> None:
             _require(item.batch_size == len(result), "a record has the wrong batch size")
 
 
-class _ShortReads(io.RawIOBase):
+class ShortReads(io.RawIOBase):
     """A raw stream (no ``peek``) that returns at most ``step`` bytes per read."""
 
     def __init__(self, data: bytes, step: int) -> None:
@@ -492,7 +492,7 @@ def reader_stream(data: bytes) -> None:
         ]
         expected = _count_items(source)
     elif form == 6:
-        source = _ShortReads(body, param % 17 + 1)
+        source = ShortReads(body, param % 17 + 1)
         expected = None if body.startswith(_GZIP_MAGIC) else _count_lines(body)
     else:
         source = bytearray(body)

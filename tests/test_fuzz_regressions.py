@@ -13,7 +13,7 @@ import gzip
 import io
 import traceback
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -35,7 +35,7 @@ from arthur_capture.schema import (
     coerce,
 )
 from fuzz.seeds import seeds
-from fuzz.targets import TARGETS, run_one
+from fuzz.targets import TARGETS, ShortReads, run_one
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -152,23 +152,6 @@ def test_mapping_a_record_with_a_huge_integer_gives_a_mapping_error() -> None:
     assert caught.value.reason is Reason.INVALID_VALUE
 
 
-class _ShortReads(io.RawIOBase):
-    """A raw stream returning at most ``step`` bytes a read, as pipes and sockets may."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data = data
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        size = min(len(buffer), self._step, len(self._data))
-        buffer[:size] = self._data[:size]
-        self._data = self._data[size:]
-        return size
-
-
 @pytest.mark.parametrize("step", [1, 2, 3, 64])
 @pytest.mark.parametrize("wrap", ["bom", "gzip", "gzip+bom"])
 def test_short_reads_still_find_the_bom_and_the_gzip_magic(step: int, wrap: str) -> None:
@@ -180,7 +163,7 @@ def test_short_reads_still_find_the_bom_and_the_gzip_magic(step: int, wrap: str)
     data = gzip.compress(body) if "gzip" in wrap else body
     expected = read_records(data)
     assert len(expected.records) == 1
-    result = read_records(_ShortReads(data, step))
+    result = read_records(ShortReads(data, step))
     assert [r.to_arthur() for r in result.records] == [r.to_arthur() for r in expected.records]
     assert not result.rejects
     assert result.ledger.to_dict() == expected.ledger.to_dict()
