@@ -100,7 +100,8 @@ def named_values(inference: Inference, prefix: str) -> dict[str, Any]:
     """An inference's values by name: a map as it is, column-ordered values as ``<prefix><i>``."""
     if isinstance(inference, dict):
         return inference
-    return dict(zip(_column_names(prefix, len(inference)), inference, strict=True))
+    # the names are made for this width, so the lengths always match (no strict= check)
+    return dict(zip(_column_names(prefix, len(inference)), inference))  # noqa: B905
 
 
 class SideDecoder:
