@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
 from arthur_capture import (
-    CaptureSide,
     InvalidBase64Error,
     InvalidPayloadError,
     Payload,
@@ -24,6 +22,7 @@ from arthur_capture.decoders._shapes import (
 )
 from arthur_capture.decoders.application_json import JSONDecoder, loads_payload
 from arthur_capture.records import SideDecoder
+from tests.helpers import b64, captured_side
 
 
 def _decode(text: str | bytes, content_type: str = "application/json", **kw: Any) -> Any:
@@ -361,38 +360,28 @@ def test_loads_payload_prefers_explicit_text() -> None:
 # --- BASE64 bodies and charsets through SideDecoder --------------------------------------------
 
 
-def _side(data: str, content_type: str | None, encoding: str = "BASE64") -> CaptureSide:
-    return CaptureSide.model_validate(
-        {"observedContentType": content_type, "data": data, "encoding": encoding}
-    )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 @pytest.mark.parametrize(
     ("charset", "codec"),
     [("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("latin-1", "latin-1"), ("UTF_8", "utf-8")],
 )
 def test_base64_json_in_other_charsets(charset: str, codec: str) -> None:
     text = '{"predictions": [{"label": "café"}]}'
-    side = _side(_b64(text.encode(codec)), f"application/json; charset={charset}")
+    side = captured_side(b64(text.encode(codec)), f"application/json; charset={charset}")
     assert SideDecoder(default_registry()).decode(side) == [{"label": "café"}]
 
 
 def test_base64_json_bytes_invalid_in_the_charset_are_refused() -> None:
-    side = _side(_b64(b'{"a": "\xff"}'), "application/json; charset=utf-8")
+    side = captured_side(b64(b'{"a": "\xff"}'), "application/json; charset=utf-8")
     with pytest.raises(InvalidPayloadError):
         SideDecoder(default_registry()).decode(side)
-    side = _side(_b64(b"\xff\xfe{"), "application/json; charset=utf-16")
+    side = captured_side(b64(b"\xff\xfe{"), "application/json; charset=utf-16")
     with pytest.raises(InvalidPayloadError):
         SideDecoder(default_registry()).decode(side)
 
 
 def test_mislabelled_base64_json_with_charset_html() -> None:
     body = '{"median_house_value": [478046.66, 206551.01]}'
-    side = _side(_b64(body.encode()), "text/html; charset=utf-8")
+    side = captured_side(b64(body.encode()), "text/html; charset=utf-8")
     sides = SideDecoder(default_registry(), content_types={"text/html": "application/json"})
     assert sides.decode(side) == [
         {"median_house_value": 478046.66},
@@ -410,13 +399,13 @@ def test_mislabelled_base64_json_with_charset_html() -> None:
 )
 def test_invalid_base64_json(data: str, message: str) -> None:
     with pytest.raises(InvalidBase64Error, match=message) as info:
-        SideDecoder(default_registry()).decode(_side(data, "application/json"))
+        SideDecoder(default_registry()).decode(captured_side(data, "application/json"))
     assert info.value.reason is Reason.INVALID_BASE64
     assert not isinstance(info.value, InvalidPayloadError)
 
 
 def test_valid_base64_json() -> None:
-    side = _side("eyJhIjoxfQ==", "application/json")
+    side = captured_side("eyJhIjoxfQ==", "application/json")
     assert SideDecoder(default_registry()).decode(side) == [{"a": 1}]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
 from arthur_capture import (
-    CaptureSide,
     InvalidBase64Error,
     InvalidPayloadError,
     Payload,
@@ -18,21 +16,12 @@ from arthur_capture import (
 )
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.records import SideDecoder
+from tests.helpers import b64, captured_side
 
 
 def _decode(text: str | bytes, content_type: str = "application/jsonlines", **kw: Any) -> Any:
     media_type, params = parse_media_type(content_type)
     return JSONLinesDecoder(**kw).decode(Payload(text, media_type, params))
-
-
-def _side(data: str, content_type: str | None, encoding: str = "BASE64") -> CaptureSide:
-    return CaptureSide.model_validate(
-        {"observedContentType": content_type, "data": data, "encoding": encoding}
-    )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 def test_one_inference_per_line() -> None:
@@ -137,25 +126,27 @@ def test_media_type_aliases_and_repr() -> None:
 
 
 def test_encoding_json_holding_json_lines_is_dispatched_on_the_content_type() -> None:
-    side = _side('{"score": 0.4}\n{"score": 0.5}\n', "application/jsonlines", encoding="JSON")
+    side = captured_side(
+        '{"score": 0.4}\n{"score": 0.5}\n', "application/jsonlines", encoding="JSON"
+    )
     assert SideDecoder(default_registry()).decode(side) == [{"score": 0.4}, {"score": 0.5}]
 
 
 def test_base64_json_lines() -> None:
-    side = _side(_b64(b'{"features": [1]}\n{"features": [2]}\n'), "application/jsonlines")
+    side = captured_side(b64(b'{"features": [1]}\n{"features": [2]}\n'), "application/jsonlines")
     assert SideDecoder(default_registry()).decode(side) == [[1], [2]]
 
 
 @pytest.mark.parametrize(("charset", "codec"), [("utf-16", "utf-16"), ("ISO-8859-1", "latin-1")])
 def test_base64_json_lines_in_other_charsets(charset: str, codec: str) -> None:
     raw = '{"name": "Zoë"}\n{"name": "Noël"}\n'.encode(codec)
-    side = _side(_b64(raw), f"application/jsonlines; charset={charset}")
+    side = captured_side(b64(raw), f"application/jsonlines; charset={charset}")
     assert SideDecoder(default_registry()).decode(side) == [{"name": "Zoë"}, {"name": "Noël"}]
 
 
 def test_base64_json_lines_wrong_charset_is_refused() -> None:
     raw = '{"name": "Zoë"}\n'.encode("latin-1")
-    side = _side(_b64(raw), "application/jsonlines")
+    side = captured_side(b64(raw), "application/jsonlines")
     with pytest.raises(InvalidPayloadError, match="not valid utf-8"):
         SideDecoder(default_registry()).decode(side)
 
@@ -163,7 +154,7 @@ def test_base64_json_lines_wrong_charset_is_refused() -> None:
 @pytest.mark.parametrize("data", ["!!!!", "eyJhIjoxfQ==eyJ9", "eyJhIjoxfQ"])
 def test_invalid_base64_json_lines(data: str) -> None:
     with pytest.raises(InvalidBase64Error):
-        SideDecoder(default_registry()).decode(_side(data, "application/jsonlines"))
+        SideDecoder(default_registry()).decode(captured_side(data, "application/jsonlines"))
 
 
 # --- mutation testing (docs/reliability.md) --------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +9,6 @@ import orjson
 import pytest
 
 from arthur_capture import (
-    CaptureSide,
     DecoderRegistry,
     InvalidBase64Error,
     InvalidPayloadError,
@@ -20,6 +18,7 @@ from arthur_capture import (
 )
 from arthur_capture.decoders.text_csv import CSVDecoder, csv_value
 from arthur_capture.records import SideDecoder
+from tests.helpers import b64, captured_side
 
 if TYPE_CHECKING:
     from arthur_capture.decoders import Inference
@@ -27,16 +26,6 @@ if TYPE_CHECKING:
 
 def _decode(text: str, **options: Any) -> list[Inference]:
     return CSVDecoder(**options).decode(Payload(text, "text/csv"))
-
-
-def _side(data: str, content_type: str | None, encoding: str = "BASE64") -> CaptureSide:
-    return CaptureSide.model_validate(
-        {"observedContentType": content_type, "data": data, "encoding": encoding}
-    )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 # --- csv_value ------------------------------------------------------------------------------
@@ -302,31 +291,31 @@ def _sides() -> SideDecoder:
 
 
 def test_base64_latin_1_csv() -> None:
-    side = _side(_b64("café,1\nnaïve,2".encode("latin-1")), "text/csv; charset=ISO-8859-1")
+    side = captured_side(b64("café,1\nnaïve,2".encode("latin-1")), "text/csv; charset=ISO-8859-1")
     assert _sides().decode(side) == [["café", 1], ["naïve", 2]]
 
 
 def test_base64_utf_16_csv() -> None:
-    side = _side(_b64("ü,1".encode("utf-16")), "text/csv; charset=utf-16")
+    side = captured_side(b64("ü,1".encode("utf-16")), "text/csv; charset=utf-16")
     assert _sides().decode(side) == [["ü", 1]]
 
 
 def test_base64_latin_1_bytes_without_charset_are_refused_as_utf_8() -> None:
-    side = _side(_b64("café".encode("latin-1")), "text/csv")
+    side = captured_side(b64("café".encode("latin-1")), "text/csv")
     with pytest.raises(InvalidPayloadError, match="not valid utf-8 at byte 3"):
         _sides().decode(side)
 
 
 def test_unknown_charset_is_refused() -> None:
-    side = _side(_b64(b"1,2"), "text/csv; charset=x-no-such-charset")
+    side = captured_side(b64(b"1,2"), "text/csv; charset=x-no-such-charset")
     with pytest.raises(InvalidPayloadError, match="unknown charset 'x-no-such-charset'"):
         _sides().decode(side)
 
 
 def test_base64_csv_matches_the_csv_encoding() -> None:
     body = '1,"a,b"\r\n2,c\r\n'
-    assert _sides().decode(_side(_b64(body.encode()), "text/csv")) == _sides().decode(
-        _side(body, "text/csv", encoding="CSV")
+    assert _sides().decode(captured_side(b64(body.encode()), "text/csv")) == _sides().decode(
+        captured_side(body, "text/csv", encoding="CSV")
     )
 
 
@@ -345,17 +334,17 @@ def test_base64_csv_matches_the_csv_encoding() -> None:
 )
 def test_invalid_base64_is_refused(data: str, message: str) -> None:
     with pytest.raises(InvalidBase64Error, match=message) as info:
-        _sides().decode(_side(data, "text/csv"))
+        _sides().decode(captured_side(data, "text/csv"))
     assert info.value.reason is Reason.INVALID_BASE64
 
 
 def test_valid_base64_of_the_same_text_is_accepted() -> None:
-    assert _sides().decode(_side("MSwyMw==", "text/csv")) == [[1, 23]]
+    assert _sides().decode(captured_side("MSwyMw==", "text/csv")) == [[1, 23]]
 
 
 def test_csv_decoder_options_via_registry() -> None:
     registry = DecoderRegistry(CSVDecoder(header=True))
-    side = _side("name,age\nann,7", "text/csv", encoding="CSV")
+    side = captured_side("name,age\nann,7", "text/csv", encoding="CSV")
     assert SideDecoder(registry).decode(side) == [{"name": "ann", "age": 7}]
 
 
