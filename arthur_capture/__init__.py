@@ -1,65 +1,106 @@
 """arthur_capture: SageMaker Data Capture files in, the inference rows Arthur ingests out.
 
-The core is sans-IO and light: importing it loads pydantic and orjson, never pandas,
-boto3 or an HTTP client. :func:`to_dataframe` imports pandas when called.
+The core (events, decoders, records, reading) is sans-IO and light: importing it loads
+pydantic and orjson, never pandas, pyarrow, boto3 or an HTTP client, nor the layers above
+it. Those load when first used: :func:`to_dataframe` (pandas), :class:`ModelSchema` and
+:class:`SchemaMapper` (:mod:`arthur_capture.arthur`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from arthur_capture._json import dumps_json
 from arthur_capture.decoders import (
+    CSVDecoder,
     Decoder,
     DecoderRegistry,
     Inference,
+    JSONDecoder,
+    JSONLinesDecoder,
     Payload,
     default_registry,
     parse_media_type,
 )
 from arthur_capture.errors import (
+    ArthurAPIError,
+    ArthurAuthError,
+    ArthurError,
+    ArthurUnavailableError,
     CaptureError,
+    CoercionError,
     CountMismatchError,
     DecoderRegistryError,
     ExpansionError,
+    GroundTruthError,
     InvalidBase64Error,
     InvalidEventError,
     InvalidJSONError,
     InvalidPayloadError,
+    InvalidSourceError,
     LineError,
-    LineTooLargeError,
+    MappingError,
+    MissingDependencyError,
     NameConflictError,
+    ParquetError,
+    PartnerIdTooLongError,
     PayloadError,
     Reason,
     RejectedError,
+    SchemaError,
     SourceError,
     UnknownContentTypeError,
 )
 from arthur_capture.events import CaptureData, CaptureEvent, CaptureSide, Encoding, EventMetadata
-from arthur_capture.output import arthur_json, dumps_json
 from arthur_capture.reading import (
     DEFAULT_MAX_LINE_BYTES,
     CaptureReader,
     CaptureResult,
+    CaptureStream,
     Ledger,
-    Reject,
+    Lines,
+    Named,
+    ReaderOptions,
+    RecordMapper,
+    Source,
+    iter_calls,
     iter_records,
     read_records,
 )
-from arthur_capture.records import InferenceRecord, expand, partner_inference_id
+from arthur_capture.records import (
+    MAX_PARTNER_ID_LENGTH,
+    Call,
+    InferenceRecord,
+    Reject,
+    expand,
+    partner_inference_id,
+)
 
 if TYPE_CHECKING:
-    from arthur_capture.frames import to_dataframe
+    from arthur_capture.arthur.mapping import SchemaMapper
+    from arthur_capture.arthur.schema import ModelSchema
+    from arthur_capture.sinks.dataframe import CaptureFrame, records_to_dataframe, to_dataframe
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
+    "MAX_PARTNER_ID_LENGTH",
+    "ArthurAPIError",
+    "ArthurAuthError",
+    "ArthurError",
+    "ArthurUnavailableError",
+    "CSVDecoder",
+    "Call",
     "CaptureData",
     "CaptureError",
     "CaptureEvent",
+    "CaptureFrame",
     "CaptureReader",
     "CaptureResult",
     "CaptureSide",
+    "CaptureStream",
+    "CoercionError",
     "CountMismatchError",
     "Decoder",
     "DecoderRegistry",
@@ -67,41 +108,66 @@ __all__ = [
     "Encoding",
     "EventMetadata",
     "ExpansionError",
+    "GroundTruthError",
     "Inference",
     "InferenceRecord",
     "InvalidBase64Error",
     "InvalidEventError",
     "InvalidJSONError",
     "InvalidPayloadError",
+    "InvalidSourceError",
+    "JSONDecoder",
+    "JSONLinesDecoder",
     "Ledger",
     "LineError",
-    "LineTooLargeError",
+    "Lines",
+    "MappingError",
+    "MissingDependencyError",
+    "ModelSchema",
+    "Named",
     "NameConflictError",
+    "ParquetError",
+    "PartnerIdTooLongError",
     "Payload",
     "PayloadError",
+    "ReaderOptions",
     "Reason",
+    "RecordMapper",
     "Reject",
     "RejectedError",
+    "SchemaError",
+    "SchemaMapper",
+    "Source",
     "SourceError",
     "UnknownContentTypeError",
     "__version__",
-    "arthur_json",
     "default_registry",
     "dumps_json",
     "expand",
+    "iter_calls",
     "iter_records",
     "parse_media_type",
     "partner_inference_id",
     "read_records",
+    "records_to_dataframe",
     "to_dataframe",
 ]
 
+_LAZY = {
+    "to_dataframe": "arthur_capture.sinks.dataframe",
+    "records_to_dataframe": "arthur_capture.sinks.dataframe",
+    "CaptureFrame": "arthur_capture.sinks.dataframe",
+    "ModelSchema": "arthur_capture.arthur.schema",
+    "SchemaMapper": "arthur_capture.arthur.mapping",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """Load :func:`to_dataframe` (and pandas) only when it is first used."""
-    if name == "to_dataframe":
-        from arthur_capture.frames import to_dataframe  # noqa: PLC0415
+    """Load the layers above the core (and pandas) only when one of their names is used."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'arthur_capture' has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib  # noqa: PLC0415
 
-        return to_dataframe
-    msg = f"module 'arthur_capture' has no attribute {name!r}"
-    raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)

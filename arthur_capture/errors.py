@@ -1,4 +1,4 @@
-"""The library's errors and the closed set of reason codes.
+"""The library's errors, every one of them, and the closed set of reason codes.
 
 Every error this library raises is a :class:`CaptureError`. Each subclass also
 inherits the matching built-in exception, so ``except ValueError`` keeps working::
@@ -7,7 +7,6 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
     ├── LineError(CaptureError, ValueError)            a line cannot be read as a capture event
     │   ├── InvalidJSONError                          invalid_json, invalid_utf8, truncated_line,
     │   │                                             nesting_too_deep
-    │   ├── LineTooLargeError                         line_too_large
     │   └── InvalidEventError                         invalid_event, unsupported_event_version
     ├── PayloadError(CaptureError, ValueError)         a side's ``data`` cannot be decoded
     │   ├── InvalidBase64Error                        invalid_base64
@@ -15,36 +14,66 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
     │   └── InvalidPayloadError                       invalid_payload
     ├── ExpansionError(CaptureError, ValueError)       sides do not pair into inferences
     │   ├── CountMismatchError                        count_mismatch
-    │   └── NameConflictError                         name_conflict
+    │   ├── NameConflictError                         name_conflict
+    │   └── PartnerIdTooLongError                     id_too_long
     ├── RejectedError(CaptureError, ValueError)        strict mode: a reject, raised
     ├── DecoderRegistryError(CaptureError, ValueError) registering or loading a decoder failed
-    └── SourceError(CaptureError, OSError)             a source could not be opened or read
+    ├── SourceError(CaptureError, OSError)             a source could not be opened or read
+    ├── InvalidSourceError(CaptureError, TypeError)    not something the reader can read
+    ├── SchemaError(CaptureError, ValueError)          an Arthur model schema is unusable
+    ├── MappingError(CaptureError, ValueError)         an inference does not fit the schema:
+    │                                                  unknown_attribute, missing_attribute,
+    │                                                  reserved_name, invalid_value, name_conflict
+    ├── CoercionError(CaptureError, ValueError)        a value does not fit a value type
+    ├── GroundTruthError(CaptureError, ValueError)     a ground-truth row cannot be joined
+    ├── ParquetError(CaptureError, ValueError)         records cannot be written as Parquet
+    ├── MissingDependencyError(CaptureError, ImportError)  an optional extra is not installed
+    └── ArthurError(CaptureError)                      talking to Arthur's API failed
+        ├── ArthurAPIError                            a status that is not retried
+        │   └── ArthurAuthError                       401 or 403
+        └── ArthurUnavailableError(…, ConnectionError)  retries ran out
 
-A data error (anything but :class:`DecoderRegistryError` and :class:`SourceError`)
-never escapes the per-line loop of the reader: it becomes a :class:`~arthur_capture.Reject`.
+A data error (a line, payload, expansion or mapping error) never escapes the per-line
+loop of the reader: it becomes a :class:`~arthur_capture.Reject`.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arthur_capture.arthur.results import UploadResult
 
 __all__ = [
+    "ArthurAPIError",
+    "ArthurAuthError",
+    "ArthurError",
+    "ArthurUnavailableError",
     "CaptureError",
+    "CoercionError",
     "CountMismatchError",
     "DecoderRegistryError",
     "ExpansionError",
+    "GroundTruthError",
     "InvalidBase64Error",
     "InvalidEventError",
     "InvalidJSONError",
     "InvalidPayloadError",
+    "InvalidSourceError",
     "LineError",
-    "LineTooLargeError",
+    "MappingError",
+    "MissingDependencyError",
     "NameConflictError",
+    "ParquetError",
+    "PartnerIdTooLongError",
     "PayloadError",
     "Reason",
     "RejectedError",
+    "SchemaError",
     "SourceError",
     "UnknownContentTypeError",
+    "brief",
 ]
 
 
@@ -89,6 +118,15 @@ class Reason(enum.StrEnum):
     """With a model schema: a value cannot be coerced to its attribute's value type."""
 
 
+def brief(value: Any) -> str:
+    """A value as an error message shows it: its ``repr``, cut to 60 characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's limit on digits printed (4300)
+        text = f"<{type(value).__name__} too long to print>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class CaptureError(Exception):
     """Base of every error raised by arthur_capture.
 
@@ -116,12 +154,6 @@ class InvalidJSONError(LineError):
         """Create the error with a message and one of the JSON-level reasons."""
         super().__init__(message)
         self.reason = reason
-
-
-class LineTooLargeError(LineError):
-    """The line is longer than the configured limit."""
-
-    reason = Reason.LINE_TOO_LARGE
 
 
 class InvalidEventError(LineError):
@@ -176,6 +208,12 @@ class NameConflictError(ExpansionError):
     reason = Reason.NAME_CONFLICT
 
 
+class PartnerIdTooLongError(ExpansionError):
+    """A partner inference ID is longer than Arthur allows (IDs are never cut: cut IDs collide)."""
+
+    reason = Reason.ID_TOO_LONG
+
+
 class RejectedError(CaptureError, ValueError):
     """Raised in strict mode for the first reject; ``reject`` holds all its details."""
 
@@ -191,3 +229,91 @@ class DecoderRegistryError(CaptureError, ValueError):
 
 class SourceError(CaptureError, OSError):
     """A source could not be opened or read (an environment error, not a data error)."""
+
+
+class InvalidSourceError(CaptureError, TypeError):
+    """The object is not a source the reader takes (a path, bytes, a binary file, lines)."""
+
+
+class SchemaError(CaptureError, ValueError):
+    """A model schema cannot be loaded or is not usable (names, positions, JSON shape)."""
+
+
+class CoercionError(CaptureError, ValueError):
+    """A value cannot be coerced to an attribute's value type."""
+
+    reason = Reason.INVALID_VALUE
+
+
+class MappingError(CaptureError, ValueError):
+    """An inference does not fit the model schema; ``reason`` says how."""
+
+    def __init__(self, message: str, reason: Reason) -> None:
+        """Create the error with a message and a mapping reason."""
+        super().__init__(message)
+        self.reason = reason
+
+
+class GroundTruthError(CaptureError, ValueError):
+    """A ground-truth row cannot be turned into an update (unknown call, bad value, …)."""
+
+
+class ParquetError(CaptureError, ValueError):
+    """Records cannot be written as Parquet (e.g. one column mixes strings and numbers)."""
+
+
+class MissingDependencyError(CaptureError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` to run."""
+
+
+class ArthurError(CaptureError):
+    """Base of the uploader's errors.
+
+    Attributes:
+        result: What had been done before the error (records accepted, refused, failed),
+            when the error stopped an upload; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, result: UploadResult | None = None) -> None:
+        """Create the error with a message and, for an upload, its partial result."""
+        super().__init__(message)
+        self.result = result
+
+
+class ArthurAPIError(ArthurError):
+    """Arthur answered with a status that is not retried (a 4xx other than 429, or a 3xx).
+
+    Attributes:
+        status: The HTTP status code.
+    """
+
+    def __init__(self, message: str, status: int, *, result: UploadResult | None = None) -> None:
+        """Create the error with Arthur's status."""
+        super().__init__(message, result=result)
+        self.status = status
+
+
+class ArthurAuthError(ArthurAPIError):
+    """401 or 403: the token is missing, wrong, expired, or lacks ``raw_data write``."""
+
+
+class ArthurUnavailableError(ArthurError, ConnectionError):
+    """A request still failed (5xx, 429, timeout, connection error) after every retry.
+
+    Attributes:
+        status: The last HTTP status, or ``None`` when no answer came.
+        attempts: How many times the request was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        attempts: int,
+        result: UploadResult | None = None,
+    ) -> None:
+        """Create the error with the last status and the number of attempts."""
+        super().__init__(message, result=result)
+        self.status = status
+        self.attempts = attempts

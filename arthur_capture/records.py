@@ -1,8 +1,9 @@
-"""Per-inference records and the expansion of one capture event into them.
+"""A decoded, paired call, and its per-inference records and partner IDs.
 
-:func:`expand` is the one place that decodes both sides of a call, pairs request
-inference *i* with response inference *i*, checks the counts and assigns Arthur's
-partner inference IDs.
+:func:`pair` is the one place that decodes both sides of a call, pairs request
+inference *i* with response inference *i* and checks the counts; :class:`Call` names
+each inference's values and gives it Arthur's partner inference ID. A :class:`Reject`
+is the other outcome: a line, or one inference, that was not emitted, and why.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import base64
 import binascii
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from arthur_capture.decoders import DecoderRegistry, Inference, Payload, parse_media_type
 from arthur_capture.errors import (
@@ -20,6 +21,8 @@ from arthur_capture.errors import (
     InvalidBase64Error,
     InvalidEventError,
     NameConflictError,
+    PartnerIdTooLongError,
+    Reason,
     UnknownContentTypeError,
 )
 from arthur_capture.events import CaptureEvent, CaptureSide, Encoding
@@ -29,15 +32,20 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 __all__ = [
-    "Expansion",
+    "MAX_PARTNER_ID_LENGTH",
+    "Call",
     "InferenceRecord",
+    "Reject",
     "SideDecoder",
+    "check_partner_id",
     "expand",
     "named_values",
     "pair",
     "partner_inference_id",
-    "records_of",
 ]
+
+MAX_PARTNER_ID_LENGTH: Final = 255
+"""Arthur's limit on ``partner_inference_id``; longer IDs are rejected, never cut."""
 
 _SNIFF_ORDER = ("application/json", "application/jsonlines", "text/csv")
 _ENCODING_TYPES = {Encoding.CSV: "text/csv", Encoding.JSON: "application/json"}
@@ -77,18 +85,63 @@ class InferenceRecord:
         """Inputs and outputs in one map, as Arthur's ``inference_data``."""
         return {**self.inputs, **self.outputs}
 
-    def to_arthur(self) -> dict[str, Any]:
-        """The record as an Arthur inference object (timestamp left as a ``datetime``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject:
+    """A line, or one inference of a call, that was not emitted, and why."""
+
+    reason: Reason
+    """The reason code (closed set)."""
+    source: str
+    """Where the line came from."""
+    line_number: int
+    """1-based line number."""
+    offset: int
+    """Byte offset of the line's start within the (decompressed) source."""
+    message: str
+    """What went wrong, in one sentence."""
+    raw: bytes
+    """The line's bytes (for an over-long line, its first 64 KiB)."""
+    event_id: str | None = None
+    """The call's ``eventId``, when the line got that far."""
+    index: int | None = None
+    """The inference's index within the call, for a reject of one inference."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reject as a dead-letter JSON object; ``raw`` is base64 of the exact bytes."""
         return {
-            "partner_inference_id": self.partner_inference_id,
-            "inference_timestamp": self.inference_timestamp,
-            "inference_data": {**self.inputs, **self.outputs},
+            "reason": str(self.reason),
+            "source": self.source,
+            "line": self.line_number,
+            "offset": self.offset,
+            "event_id": self.event_id,
+            "index": self.index,
+            "message": self.message,
+            "raw": base64.b64encode(self.raw).decode("ascii"),
         }
+
+    def describe(self) -> str:
+        """``source:line: reason: message``, one line."""
+        return f"{self.source}:{self.line_number}: {self.reason}: {self.message}"
 
 
 def partner_inference_id(base: str, index: int, batch_size: int) -> str:
     """Arthur's partner inference ID: ``base`` for a single inference, else ``base_<index>``."""
     return base if batch_size == 1 else f"{base}_{index}"
+
+
+def check_partner_id(partner_id: str) -> None:
+    """Refuse a partner inference ID Arthur would refuse (over 255 characters).
+
+    Raises:
+        PartnerIdTooLongError: With reason ``id_too_long``; IDs are never cut, since cut IDs
+            collide.
+    """
+    if len(partner_id) > MAX_PARTNER_ID_LENGTH:
+        msg = f"partner_inference_id is {len(partner_id)} characters; Arthur allows "
+        msg += str(MAX_PARTNER_ID_LENGTH)
+        raise PartnerIdTooLongError(msg)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,11 +237,17 @@ def _single_row_split(
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Expansion:
-    """A call decoded and paired, before its inferences are named and made into records.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """One capture line decoded and paired: the unit every consumer of the reader reads.
 
-    ``inputs[i]`` pairs with ``outputs[i]``; either side is ``None`` when it was not captured.
+    ``inputs[i]`` pairs with ``outputs[i]``; either side is ``None`` when it was not
+    captured. :meth:`records` names the values and gives each inference its partner ID.
+
+    ``outcomes`` is ``None`` when every inference is emitted exactly as :meth:`records`
+    makes it (the common case, which fast paths build on). A reader that checks or maps
+    inferences one by one (a partner ID over the limit, a model schema) sets it to one item
+    per inference: its record as mapped, or a :class:`Reject` with ``index``.
     """
 
     event: CaptureEvent
@@ -199,12 +258,55 @@ class Expansion:
     """Response inferences (already split by the XGBoost rule), or ``None``."""
     count: int
     """How many inferences the call held."""
+    source: str = "<memory>"
+    """Where the line came from (a path, URI or name)."""
+    line_number: int = 1
+    """1-based line number within the source."""
+    offset: int = 0
+    """Byte offset of the line's start within the (decompressed) source."""
+    raw: bytes = b""
+    """The line's bytes, for rejects of single inferences."""
+    outcomes: tuple[InferenceRecord | Reject, ...] | None = None
+    """One record or reject per inference, when they were checked one by one."""
 
     @property
     def base_id(self) -> str:
         """The partner ID base: ``inferenceId`` when present and non-empty, else ``eventId``."""
         meta = self.event.event_metadata
         return meta.inference_id or meta.event_id
+
+    @property
+    def longest_id(self) -> int:
+        """The length of the call's longest partner inference ID (that of its last index)."""
+        count = self.count
+        return len(self.base_id) + (len(str(count - 1)) + 1 if count > 1 else 0)
+
+    def records(self) -> list[InferenceRecord]:
+        """Name each paired inference's values and make it a record with its partner ID."""
+        meta = self.event.event_metadata
+        inputs, outputs, count = self.inputs, self.outputs, self.count
+        base = self.base_id
+        attributes = tuple(meta.custom_attributes or ())
+        return [
+            InferenceRecord(
+                partner_inference_id=partner_inference_id(base, index, count),
+                inference_timestamp=meta.inference_time,
+                inputs=named_values(inputs[index], "input_") if inputs is not None else {},
+                outputs=named_values(outputs[index], "output_") if outputs is not None else {},
+                event_id=meta.event_id,
+                inference_id=meta.inference_id,
+                index=index,
+                batch_size=count,
+                source=self.source,
+                line_number=self.line_number,
+                custom_attributes=attributes,
+            )
+            for index in range(count)
+        ]
+
+    def items(self) -> Sequence[InferenceRecord | Reject]:
+        """One item per inference: :attr:`outcomes` when set, else :meth:`records`."""
+        return self.outcomes if self.outcomes is not None else self.records()
 
 
 def _value_names(inference: Inference, prefix: str) -> Iterable[str]:
@@ -213,7 +315,15 @@ def _value_names(inference: Inference, prefix: str) -> Iterable[str]:
     return _column_names(prefix, len(inference))
 
 
-def pair(event: CaptureEvent, sides: SideDecoder) -> Expansion:
+def pair(
+    event: CaptureEvent,
+    sides: SideDecoder,
+    *,
+    source: str = "<memory>",
+    line_number: int = 1,
+    offset: int = 0,
+    raw: bytes = b"",
+) -> Call:
     """Decode both sides of a call and pair them (counts, the XGBoost rule, name conflicts).
 
     Raises:
@@ -255,33 +365,16 @@ def pair(event: CaptureEvent, sides: SideDecoder) -> Expansion:
                 )
                 raise NameConflictError(msg)
     count = len(inputs) if inputs is not None else len(outputs or ())
-    return Expansion(event=event, inputs=inputs, outputs=outputs, count=count)
-
-
-def records_of(
-    expansion: Expansion, *, source: str = "<memory>", line_number: int = 1
-) -> list[InferenceRecord]:
-    """Name each paired inference's values and make it a record with its partner ID."""
-    meta = expansion.event.event_metadata
-    inputs, outputs, count = expansion.inputs, expansion.outputs, expansion.count
-    base = expansion.base_id
-    attributes = tuple(meta.custom_attributes or ())
-    return [
-        InferenceRecord(
-            partner_inference_id=partner_inference_id(base, index, count),
-            inference_timestamp=meta.inference_time,
-            inputs=named_values(inputs[index], "input_") if inputs is not None else {},
-            outputs=named_values(outputs[index], "output_") if outputs is not None else {},
-            event_id=meta.event_id,
-            inference_id=meta.inference_id,
-            index=index,
-            batch_size=count,
-            source=source,
-            line_number=line_number,
-            custom_attributes=attributes,
-        )
-        for index in range(count)
-    ]
+    return Call(
+        event=event,
+        inputs=inputs,
+        outputs=outputs,
+        count=count,
+        source=source,
+        line_number=line_number,
+        offset=offset,
+        raw=raw,
+    )
 
 
 def expand(
@@ -291,7 +384,7 @@ def expand(
     source: str = "<memory>",
     line_number: int = 1,
 ) -> list[InferenceRecord]:
-    """Decode both sides of a call and pair them into records (:func:`pair`, :func:`records_of`).
+    """Decode both sides of a call and pair them into records (:func:`pair`, :meth:`Call.records`).
 
     Raises:
         InvalidEventError: The event has neither side.
@@ -299,4 +392,4 @@ def expand(
         CountMismatchError: The sides hold different numbers of inferences.
         NameConflictError: A value name is used on both sides.
     """
-    return records_of(pair(event, sides), source=source, line_number=line_number)
+    return pair(event, sides, source=source, line_number=line_number).records()

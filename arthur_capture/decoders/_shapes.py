@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
-    from arthur_capture.decoders import Inference
+    from arthur_capture.decoders._registry import Inference
 
-__all__ = ["DEFAULT_MAX_DEPTH", "RESERVED_NAMES", "WRAPPER_KEYS", "document_inferences", "item"]
+__all__ = ["DEFAULT_MAX_DEPTH", "LAYOUT_NAMES", "WRAPPER_KEYS", "document_inferences", "item"]
 
 DEFAULT_MAX_DEPTH = 32
 """How deep a single value may nest (a scalar is 0, ``[1]`` is 1, ``[[1]]`` is 2)."""
@@ -23,7 +23,7 @@ WRAPPER_KEYS = frozenset({"instances", "predictions"})
 COLUMN_KEYS = frozenset({"features", "probabilities"})
 """Item keys whose list holds column-ordered values (``{"features": [...]}``)."""
 
-RESERVED_NAMES = WRAPPER_KEYS | COLUMN_KEYS
+LAYOUT_NAMES = WRAPPER_KEYS | COLUMN_KEYS
 """Names Arthur refuses in a name → value map, because they name the layouts."""
 
 
@@ -61,8 +61,8 @@ def _checked_map(mapping: dict[str, Any], max_depth: int) -> dict[str, Any]:
         or "predictions" in mapping
         or "features" in mapping
         or "probabilities" in mapping
-    ):  # RESERVED_NAMES, spelled out: four lookups beat building an intersection per item
-        reserved = RESERVED_NAMES.intersection(mapping)
+    ):  # LAYOUT_NAMES, spelled out: four lookups beat building an intersection per item
+        reserved = LAYOUT_NAMES.intersection(mapping)
         names = ", ".join(sorted(reserved))
         msg = (
             f"a name → value record may not use the reserved name(s) {names} "

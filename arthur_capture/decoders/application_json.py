@@ -10,7 +10,7 @@ from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, document_inferenc
 from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
-    from arthur_capture.decoders import Inference, Payload
+    from arthur_capture.decoders._registry import Inference, Payload
 
 __all__ = ["JSONDecoder", "loads_payload"]
 

@@ -9,7 +9,7 @@ from arthur_capture.decoders.application_json import loads_payload
 from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
-    from arthur_capture.decoders import Inference, Payload
+    from arthur_capture.decoders._registry import Inference, Payload
 
 __all__ = ["JSONLinesDecoder"]
 

@@ -12,7 +12,7 @@ import orjson
 from arthur_capture.errors import InvalidPayloadError
 
 if TYPE_CHECKING:
-    from arthur_capture.decoders import Inference, Payload
+    from arthur_capture.decoders._registry import Inference, Payload
 
 __all__ = ["CSVDecoder", "csv_value"]
 

@@ -1,22 +1,22 @@
-"""pandas preview: one row per inference. The only core module that imports pandas.
+"""pandas frames: one row per inference. The only module that imports pandas.
 
-Two ways in, one way out. Records (a :class:`CaptureResult` or any iterable of
-:class:`InferenceRecord`) are added row by row; a source is read by the columnar path,
-which takes each paired call from the reader (:meth:`CaptureReader.expand_line`, so
-exactly the reader's rules) and files the decoded rows by their layout without naming
-them or building records. Both feed the same :class:`_Columns` builder, which makes every
-column in one step from an object array (``infer_objects``), so the two paths give equal
-frames (``tests/test_frames_columnar.py`` checks it on every fixture and on generated files).
+Two ways in, one way out. :func:`to_dataframe` reads sources by the columnar path: it takes
+each decoded call from the reader's one stream (:meth:`CaptureReader.iter_calls`, so
+exactly the reader's rules) and files the decoded rows by their layout without naming them
+or building records. :func:`records_to_dataframe` adds records row by row. Both feed the
+same :class:`_Columns` builder, which makes every column in one step from an object array
+(``infer_objects``), so the two paths give equal frames (``tests/sinks/test_dataframe.py``
+checks it on every fixture and on generated files).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
-from arthur_capture.reading import CaptureReader, CaptureResult, Ledger, Reject
-from arthur_capture.records import InferenceRecord, partner_inference_id
+from arthur_capture.dependencies import require
+from arthur_capture.reading import CaptureReader, Ledger, ReaderOptions
+from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from arthur_capture.arthur.schema import SchemaLike
     from arthur_capture.reading import Source
-    from arthur_capture.records import Expansion
+    from arthur_capture.records import Call
 
-__all__ = ["to_dataframe"]
+__all__ = ["CaptureFrame", "records_to_dataframe", "to_dataframe"]
 
 _FIXED = ("partner_inference_id", "inference_timestamp")
 _PROVENANCE = ("source", "line_number", "event_id", "index")
@@ -91,22 +92,22 @@ class _Columns:
             self.line_numbers.extend([line_number] * count)
             self.event_ids.extend([event_id] * count)
 
-    def add_expansion(self, expansion: Expansion, source: str, line_number: int) -> None:
-        """File one paired call's rows (ids as :func:`partner_inference_id` makes them)."""
-        count = expansion.count
-        base = expansion.base_id
+    def add_call(self, call: Call) -> None:
+        """File one decoded call's rows (ids as :func:`partner_inference_id` makes them)."""
+        count = call.count
+        base = call.base_id
         if count == 1:
             self.ids.append(base)
         else:
             self.ids.extend([partner_inference_id(base, i, count) for i in range(count)])
-        meta = expansion.event.event_metadata
-        self._add_meta(count, meta.inference_time, source, line_number, meta.event_id)
+        meta = call.event.event_metadata
+        self._add_meta(count, meta.inference_time, call.source, call.line_number, meta.event_id)
         if self.provenance:
             self.indexes.extend(range(count))
-        if expansion.inputs is not None:
-            self._add_side(0, expansion.inputs, "input_")
-        if expansion.outputs is not None:
-            self._add_side(1, expansion.outputs, "output_")
+        if call.inputs is not None:
+            self._add_side(0, call.inputs, "input_")
+        if call.outputs is not None:
+            self._add_side(1, call.outputs, "output_")
         self.count += count
 
     def add_record(self, record: InferenceRecord) -> None:
@@ -124,8 +125,8 @@ class _Columns:
         self.count += 1
 
     def frame(self) -> pd.DataFrame:
-        import numpy as np  # noqa: PLC0415
-        import pandas as pd  # noqa: PLC0415
+        np = require("numpy", "A DataFrame")
+        pd = require("pandas", "A DataFrame")
 
         count = self.count
         columns: dict[str, Any] = {}
@@ -164,70 +165,82 @@ class _Columns:
         return pd.Series(values, dtype=object).infer_objects()
 
 
-def _read_columnar(source: Source, columns: _Columns, options: dict[str, Any]) -> None:
-    ledger: Ledger = options.pop("ledger", None) or Ledger()
-    rejects: list[Reject] | None = options.pop("rejects", None)
-    for item in CaptureReader(**options).iter_expansions(source, ledger=ledger):
-        if isinstance(item, tuple):
-            expansion, line = item
-            columns.add_expansion(expansion, line.source, line.number)
-        elif isinstance(item, Reject):
-            if rejects is not None:
-                rejects.append(item)
-        else:
-            columns.add_record(item)
+class CaptureFrame(NamedTuple):
+    """What :func:`to_dataframe` gives: the frame, the rejects and the ledger.
+
+    Unpack it (``frame, rejects, ledger = to_dataframe(...)``) or use the names.
+    """
+
+    frame: pd.DataFrame
+    """One row per inference emitted."""
+    rejects: list[Reject]
+    """Rejected lines and inferences, in input order (they are not rows)."""
+    ledger: Ledger
+    """The counts that account for every line and inference."""
 
 
 def to_dataframe(
-    data: CaptureResult | Iterable[InferenceRecord] | Source,
-    *,
+    *sources: Source,
+    schema: SchemaLike | None = None,
     provenance: bool = False,
-    **options: Any,
-) -> pd.DataFrame:
-    """Build a DataFrame with one row per inference.
+    **options: Unpack[ReaderOptions],
+) -> CaptureFrame:
+    """Read sources into a DataFrame with one row per inference.
 
     Columns: ``partner_inference_id``, ``inference_timestamp`` (UTC ``datetime64``), then
     the input columns and the output columns in first-seen order, each typed by pandas
     from its values (``infer_objects``; missing values are null). With ``provenance``,
     ``source``, ``line_number``, ``event_id`` and ``index`` follow.
 
-    A source is read straight into columns (the fast path). Its rejects are not rows:
-    pass ``rejects=[]`` (a list to fill) and ``ledger=Ledger()`` to get them; the frame's
-    ``attrs["arthur_capture"]`` also holds the ledger.
-
     Args:
-        data: A :class:`CaptureResult`, records, or a source to read.
+        *sources: Paths, bytes, binary file objects, :class:`~arthur_capture.Lines`, or
+            lists of them.
+        schema: An Arthur model schema, or the path of its JSON file: values are mapped onto
+            its attributes (an inference that does not fit is a reject).
         provenance: Add the columns that say where each row came from.
-        **options: For a source: ``rejects``, ``ledger`` and :class:`CaptureReader` options.
+        **options: :class:`~arthur_capture.CaptureReader` options.
 
     Raises:
-        ImportError: pandas is not installed (``pip install 'arthur-capture[pandas]'``).
-        ValueError: A value is named like one of the frame's own columns.
+        InvalidSourceError: An argument is not a source.
+        SourceError: A source cannot be opened or read.
+        SchemaError: The schema cannot be loaded.
+        MissingDependencyError: pandas is not installed.
     """
-    try:
-        import pandas as pd  # noqa: PLC0415, F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        msg = "to_dataframe needs pandas: pip install 'arthur-capture[pandas]'"
-        raise ImportError(msg) from exc
+    if schema is not None:
+        from arthur_capture.arthur.mapping import SchemaMapper  # noqa: PLC0415
 
+        options["mapper"] = SchemaMapper.of(schema)
+    require("pandas", "A DataFrame")
     columns = _Columns(provenance=provenance)
-    ledger: Ledger | None = None
-    if isinstance(data, CaptureResult):
-        for record in data.records:
-            columns.add_record(record)
-        ledger = data.ledger
-    elif isinstance(data, (str, bytes, bytearray, os.PathLike)) or hasattr(data, "read"):
-        ledger = options.setdefault("ledger", Ledger())
-        _read_columnar(data, columns, dict(options))
-    else:
-        items = list(data)
-        if all(isinstance(item, InferenceRecord) for item in items):
-            for item in items:
-                columns.add_record(item)
+    rejects: list[Reject] = []
+    stream = CaptureReader(**options).iter_calls(*sources)
+    for item in stream:
+        if isinstance(item, Reject):
+            rejects.append(item)
+        elif item.outcomes is None:
+            columns.add_call(item)
         else:
-            ledger = options.setdefault("ledger", Ledger())
-            _read_columnar(items, columns, dict(options))
+            for outcome in item.outcomes:
+                if isinstance(outcome, Reject):
+                    rejects.append(outcome)
+                else:
+                    columns.add_record(outcome)
     frame = columns.frame()
-    if ledger is not None:
-        frame.attrs["arthur_capture"] = {"ledger": ledger.to_dict()}
-    return frame
+    frame.attrs["arthur_capture"] = {"ledger": stream.ledger.to_dict()}
+    return CaptureFrame(frame, rejects, stream.ledger)
+
+
+def records_to_dataframe(
+    records: Iterable[InferenceRecord], *, provenance: bool = False
+) -> pd.DataFrame:
+    """A DataFrame of records already read (``read_records(...).records``), one row each.
+
+    The columns are those of :func:`to_dataframe`.
+
+    Raises:
+        MissingDependencyError: pandas is not installed.
+    """
+    columns = _Columns(provenance=provenance)
+    for record in records:
+        columns.add_record(record)
+    return columns.frame()

@@ -12,38 +12,24 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from arthur_capture.errors import CaptureError
-from arthur_capture.schema import ModelSchema, Stage, ValueType
+from arthur_capture.arthur.contract import SEND_STAGES, ValueType
+from arthur_capture.dependencies import require
+from arthur_capture.errors import ParquetError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import pyarrow as pa
 
+    from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.records import InferenceRecord
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_ROW_GROUP_SIZE", "ParquetError", "write_parquet"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_ROW_GROUP_SIZE", "write_parquet"]
 
 DEFAULT_CHUNK_ROWS: Final = 500_000
 """Rows per file, as Arthur's SDK chunks."""
 DEFAULT_ROW_GROUP_SIZE: Final = 5_000
 """Rows per row group, as Arthur's SDK writes."""
-
-_SEND_STAGES: Final = (Stage.PIPELINE_INPUT, Stage.NON_INPUT_DATA, Stage.PREDICTED_VALUE)
-
-
-class ParquetError(CaptureError, ValueError):
-    """Records cannot be written as Parquet (e.g. one column mixes strings and numbers)."""
-
-
-def _import_pyarrow() -> tuple[Any, Any]:
-    try:
-        import pyarrow as pa  # noqa: PLC0415
-        import pyarrow.parquet as pq  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        msg = "Parquet output needs pyarrow: pip install 'arthur-capture[parquet]'"
-        raise ImportError(msg) from exc
-    return pa, pq
 
 
 def _arrow_type(pa: Any, value_type: ValueType) -> pa.DataType | None:
@@ -78,7 +64,7 @@ class _Chunk:
         self.batch_id = batch_id
         self.types: dict[str, Any] = {}
         if schema is not None:
-            for stage in _SEND_STAGES:
+            for stage in SEND_STAGES:
                 for attr in schema.stage(stage):
                     self.types[attr.name] = attr.value_type
                     if not attr.implicit:  # Arthur derives implicit ones; a column only if sent
@@ -149,7 +135,8 @@ def write_parquet(
     """
     if chunk_rows < 1 or row_group_size < 1:
         raise ValueError("chunk_rows and row_group_size must be positive")
-    pa, pq = _import_pyarrow()
+    pa = require("pyarrow", "Parquet output")
+    pq = require("pyarrow.parquet", "Parquet output")
     target = Path(path)
     written: list[Path] = []
 

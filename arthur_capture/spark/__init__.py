@@ -12,7 +12,7 @@ Install with ``pip install 'arthur-capture[spark]'`` (pyspark, pyarrow, pandas) 
 
 How it works: Spark's ``binaryFile`` source lists the files (``pathGlobFilter``,
 ``recursiveFileLookup``) and reads each one whole into one row; ``mapInArrow`` runs the same
-:meth:`~arthur_capture.CaptureReader.iter_source` as the library and the command line over each
+:meth:`~arthur_capture.CaptureReader.iter_records` as the library and the command line over each
 file's bytes, on the executors, and emits Arrow batches. There is no second copy of any decoding,
 mapping or coercion rule here: with a model schema the reader's own
 :class:`~arthur_capture.schema.SchemaMapper` maps and coerces; a file is never split.
@@ -57,11 +57,14 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from arthur_capture._json import dumps_json
+from arthur_capture.arthur.contract import Stage, ValueType
+from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.decoders import Decoder, DecoderRegistry
-from arthur_capture.output import dumps_json
-from arthur_capture.parquet import DEFAULT_CHUNK_ROWS, DEFAULT_ROW_GROUP_SIZE
-from arthur_capture.reading import CaptureReader, Ledger, Reject
-from arthur_capture.schema import Attribute, ModelSchema, Stage, ValueType
+from arthur_capture.arthur.mapping import SchemaMapper
+from arthur_capture.reading import CaptureReader, Ledger, Named
+from arthur_capture.records import Reject
+from arthur_capture.sinks.parquet import DEFAULT_CHUNK_ROWS, DEFAULT_ROW_GROUP_SIZE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -224,7 +227,8 @@ class _Plan:
             for media_type, decoder in self.decoders:
                 registry.register(decoder, media_types=[media_type], replace=True)
             options["registry"] = registry
-        return CaptureReader(schema=self.schema, **options)
+        mapper = SchemaMapper(self.schema) if self.schema is not None else None
+        return CaptureReader(mapper=mapper, **options)
 
     def record_type(self) -> StructType:
         source, line, event, index = self.provenance
@@ -568,7 +572,8 @@ def read_captures(
             )
             raise ValueError(msg)
         taken.append(column.name)
-    CaptureReader(schema=schema, **reader_options)  # fail on the driver, not in every task
+    # fail on the driver, not in every task
+    CaptureReader(mapper=SchemaMapper(schema) if schema is not None else None, **reader_options)
     registry = reader_options.pop("registry", None)
     plan = _Plan(
         schema=schema,
@@ -739,15 +744,15 @@ def _decode_partition(plan: _Plan, batches: Iterable[Any]) -> Iterator[Any]:
         for i in range(batch.num_rows):
             source = paths[i].as_py()
             data = contents[i].as_py() or b""
-            ledger = Ledger()
-            for item in reader.iter_source(data, name=source, ledger=ledger):
+            stream = reader.iter_records(Named(data, source))
+            for item in stream:
                 if isinstance(item, Reject):
                     out.rejects.append(item)
                 else:
                     out.records.append(item)
                 if len(out.records) >= plan.batch_rows or len(out.rejects) >= plan.batch_rows:
                     yield from out.ready()
-            out.ledgers.append((source, ledger))
+            out.ledgers.append((source, stream.ledger))
             yield from out.ready()
     yield from out.ready(final=True)
 

@@ -13,30 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from arthur_capture.errors import CaptureError
-from arthur_capture.records import partner_inference_id
-from arthur_capture.schema import (
-    CoercionError,
-    ModelSchema,
-    Stage,
-    ValueType,
+from arthur_capture.arthur.contract import (
+    GROUND_TRUTH_STAGES,
+    aware_time,
     check_partner_id,
-    coerce,
+    ground_truth_update,
 )
+from arthur_capture.arthur.mapping import coerce
+from arthur_capture.errors import CaptureError, CoercionError, GroundTruthError
+from arthur_capture.records import partner_inference_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
     from datetime import datetime
 
+    from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.records import InferenceRecord
 
 __all__ = ["GroundTruth", "GroundTruthError", "GroundTruthJoiner"]
-
-_GROUND_TRUTH_STAGES = (Stage.GROUND_TRUTH, Stage.GROUND_TRUTH_CLASS)
-
-
-class GroundTruthError(CaptureError, ValueError):
-    """A ground-truth row cannot be turned into an update (unknown call, bad value, …)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,11 +137,7 @@ class GroundTruthJoiner:
             GroundTruthError: The ID cannot be rebuilt, the timestamp is not timezone-aware,
                 or (with a schema) a name or value does not fit.
         """
-        return {
-            "partner_inference_id": self.partner_id(row),
-            "ground_truth_timestamp": _aware(row.timestamp),
-            "ground_truth_data": self._data(row.data),
-        }
+        return ground_truth_update(self.partner_id(row), _aware(row.timestamp), self._data(row.data))
 
     def updates(
         self, rows: Iterable[GroundTruth]
@@ -168,7 +158,7 @@ class GroundTruthJoiner:
         result: dict[str, Any] = {}
         for name, value in data.items():
             attr = attributes.get(name)
-            if attr is None or attr.stage not in _GROUND_TRUTH_STAGES:
+            if attr is None or attr.stage not in GROUND_TRUTH_STAGES:
                 msg = f"{name!r} is not a GROUND_TRUTH or GROUND_TRUTH_CLASS attribute of the model"
                 raise GroundTruthError(msg)
             try:
@@ -181,7 +171,7 @@ class GroundTruthJoiner:
 
 def _aware(moment: datetime | str) -> datetime:
     try:
-        aware: datetime = coerce(moment, ValueType.TIMESTAMP)
+        aware = aware_time(moment)
     except CoercionError as exc:
         raise GroundTruthError(f"ground_truth_timestamp: {exc.message}") from None
     return aware

@@ -1,6 +1,5 @@
 """``arthur-capture upload``: read capture files and send their inferences to Arthur.
 
-Wired into :mod:`arthur_capture.cli` with :func:`add_upload_parser` and :func:`run_upload`.
 The token comes only from the environment variable ``ARTHUR_ACCESS_TOKEN``, never from the
 command line (where ``ps`` and shell history would show it).
 
@@ -12,15 +11,15 @@ up; 2 for usage, I/O and authentication errors.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from arthur_capture.errors import CaptureError, RejectedError, SourceError
-from arthur_capture.reading import CaptureReader, Ledger, Reject
-from arthur_capture.schema import MappingError, ModelSchema, SchemaMapper
+from arthur_capture.cli._common import load_schema, reader_of
+from arthur_capture.errors import RejectedError, SourceError
+from arthur_capture.reading import CaptureReader, Ledger
+from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from arthur_capture.arthur import UploadResult
     from arthur_capture.records import InferenceRecord
 
-__all__ = ["TOKEN_ENV", "add_upload_parser", "run_upload"]
+__all__ = ["TOKEN_ENV", "add_parser", "run"]
 
 TOKEN_ENV: Final = "ARTHUR_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a secret
 """The environment variable the token is read from (the name Arthur's SageMaker Lambda uses)."""
@@ -38,15 +37,11 @@ EXIT_PROBLEMS: Final = 1
 EXIT_USAGE: Final = 2
 
 
-def add_upload_parser(subparsers: Any, common_parent_parser: argparse.ArgumentParser) -> Any:
-    """Add the ``upload`` command to ``subparsers``; returns its parser.
-
-    ``common_parent_parser`` holds the reading options shared with ``preview`` and ``convert``
-    (``FILE...``, ``--sniff``…). ``--schema`` is added here unless the parent has it already.
-    """
-    parser = subparsers.add_parser(
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``upload`` to the subcommands; ``common`` holds the reading options."""
+    parser = commands.add_parser(
         "upload",
-        parents=[common_parent_parser],
+        parents=[common],
         help="send the inferences to Arthur (token from $ARTHUR_ACCESS_TOKEN)",
         description=(
             "Read capture files and send their inferences to Arthur's v3 API in chunks, "
@@ -89,19 +84,12 @@ def add_upload_parser(subparsers: Any, common_parent_parser: argparse.ArgumentPa
         help="read timeout per request (default: %(default)s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    with contextlib.suppress(argparse.ArgumentError):
-        parser.add_argument(
-            "--schema",
-            metavar="MODEL.json",
-            help="Arthur model JSON: map values onto its attributes before sending",
-        )
-    return parser
 
 
 @dataclass(slots=True)
 class _Problem:
     source: str
-    line: int
+    line_number: int
     reason: str
     message: str
 
@@ -112,22 +100,20 @@ class _Feed:
 
     reader: CaptureReader
     files: Sequence[str]
-    mapper: SchemaMapper | None
     ledger: Ledger = field(default_factory=Ledger)
     rejects: list[_Problem] = field(default_factory=list)
     stopped: str | None = None
     io_error: bool = False
 
     def __iter__(self) -> Iterator[InferenceRecord]:
+        stream = self.reader.iter_records(*self.files)
+        self.ledger = stream.ledger
         try:
-            for path in self.files:
-                for item in self.reader.iter_source(path, ledger=self.ledger):
-                    if isinstance(item, Reject):
-                        self._reject(item)
-                        continue
-                    record = self._mapped(item)
-                    if record is not None:
-                        yield record
+            for item in stream:
+                if isinstance(item, Reject):
+                    self._reject(item)
+                else:
+                    yield item
         except RejectedError as exc:
             if isinstance(exc.reject, Reject):
                 self._reject(exc.reject)
@@ -138,22 +124,8 @@ class _Feed:
 
     def _reject(self, reject: Reject) -> None:
         self.rejects.append(
-            _Problem(reject.source, reject.line, str(reject.reason), reject.message)
+            _Problem(reject.source, reject.line_number, str(reject.reason), reject.message)
         )
-
-    def _mapped(self, record: InferenceRecord) -> InferenceRecord | None:
-        if self.mapper is None:
-            return record
-        try:
-            return self.mapper.map(record)
-        except MappingError as exc:
-            reason = str(exc.reason) if exc.reason is not None else "invalid_value"
-            message = f"inference {record.index} ({record.partner_inference_id}): {exc.message}"
-            self.rejects.append(_Problem(record.source, record.line_number, reason, message))
-            self.ledger.records -= 1
-            self.ledger.rejected_inferences += 1
-            self.ledger.rejects_by_reason[reason] += 1
-            return None
 
 
 def _fail(message: str) -> int:
@@ -161,8 +133,10 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def run_upload(args: argparse.Namespace, reader: CaptureReader) -> int:
-    """Run ``upload`` with parsed arguments and a configured reader; returns the exit status."""
+def run(args: argparse.Namespace) -> int:
+    """Run ``upload``; returns the exit status."""
+    schema = load_schema(args.schema)
+    reader = reader_of(args, schema)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         return _fail(
@@ -187,18 +161,6 @@ def run_upload(args: argparse.Namespace, reader: CaptureReader) -> int:
         )
     except ImportError:
         return _fail("upload needs the 'arthur' extra: pip install 'arthur-capture[arthur]'.")
-    mapper: SchemaMapper | None = None
-    schema_path = getattr(args, "schema", None)
-    schema = reader.schema
-    if schema_path and schema is None:
-        try:
-            with open(schema_path, "rb") as handle:  # noqa: PTH123
-                schema = ModelSchema.from_json(handle.read())
-        except OSError as exc:
-            return _fail(f"cannot read {schema_path}: {exc.strerror or exc}")
-        except CaptureError as exc:
-            return _fail(f"{schema_path}: {exc.message}")
-        mapper = SchemaMapper(schema)
     if schema is not None and schema.is_batch and not args.batch_id:
         return _fail("the model is a batch model: give --batch-id.")
     if args.timeout <= 0:
@@ -215,7 +177,7 @@ def run_upload(args: argparse.Namespace, reader: CaptureReader) -> int:
         )
     except ValueError as exc:
         return _fail(f"{exc}.")
-    feed = _Feed(reader, list(args.files), mapper)
+    feed = _Feed(reader, list(args.files))
     with client, _progress(disable=args.no_progress) as bar:
         try:
             result = client.upload(feed, batch_id=args.batch_id, progress=bar.update)
@@ -279,19 +241,19 @@ def _report(
     for refusal in result.refusals:
         print(
             f"refused {refusal.partner_inference_id} status={refusal.status} "
-            f"{_where(refusal.source, refusal.line)}: {refusal.message}",
+            f"{_where(refusal.source, refusal.line_number)}: {refusal.message}",
             file=out,
         )
     for failed in result.failed:
         status = f" status={failed.status}" if failed.status is not None else ""
         print(
             f"failed {failed.partner_inference_id}{status} "
-            f"{_where(failed.source, failed.line)}: {failed.error}",
+            f"{_where(failed.source, failed.line_number)}: {failed.error}",
             file=out,
         )
     for problem in feed.rejects:
         print(
-            f"rejected {problem.source}:{problem.line} {problem.reason}: {problem.message}",
+            f"rejected {problem.source}:{problem.line_number} {problem.reason}: {problem.message}",
             file=out,
         )
     for warning in result.warnings:

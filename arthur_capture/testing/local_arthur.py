@@ -49,17 +49,12 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 import orjson
 
-from arthur_capture._secret import REDACTED, Secret
-from arthur_capture.errors import CaptureError
-from arthur_capture.output import dumps_json
-from arthur_capture.schema import (
-    ARTHUR_RESERVED_KEYS,
-    CoercionError,
-    ModelSchema,
-    Stage,
-    ValueType,
-    coerce,
-)
+from arthur_capture._json import dumps_json
+from arthur_capture.arthur._secret import REDACTED, Secret
+from arthur_capture.arthur.contract import INFERENCE_FIELDS, Stage, ValueType
+from arthur_capture.arthur.mapping import coerce
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.errors import CaptureError, CoercionError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -418,7 +413,7 @@ class LocalArthur:
         """Why Arthur's ``POST /inferences`` would refuse one record, or ``None``."""
         if not isinstance(obj, dict):
             return "an inference must be a JSON object"
-        unknown = sorted(set(obj) - ARTHUR_RESERVED_KEYS)
+        unknown = sorted(set(obj) - INFERENCE_FIELDS)
         if unknown:
             return f"unknown field(s): {', '.join(unknown)}"
         partner_id = obj.get("partner_inference_id")
@@ -605,7 +600,7 @@ class LocalArthur:
             attr = self._attrs.get(name)
             if isinstance(value, datetime):
                 value = value.isoformat()  # noqa: PLW2901 - normalising in place
-            if name in ARTHUR_RESERVED_KEYS:
+            if name in INFERENCE_FIELDS:
                 obj[name] = value
             elif attr is not None and attr.stage in _SEND_STAGES:
                 obj.setdefault("inference_data", {})[name] = value

@@ -60,11 +60,21 @@ from tenacity import (
     stop_any,
 )
 
-from arthur_capture._secret import REDACTED, Secret
-from arthur_capture.errors import CaptureError
-from arthur_capture.output import dumps_json, new_inference
+from arthur_capture._json import dumps_json
+from arthur_capture.arthur._secret import REDACTED, Secret
+from arthur_capture.arthur.contract import (
+    GROUND_TRUTH_FIELDS,
+    NEW_INFERENCE_FIELDS,
+    new_inference,
+    object_problem,
+)
+from arthur_capture.errors import (
+    ArthurAPIError,
+    ArthurAuthError,
+    ArthurError,
+    ArthurUnavailableError,
+)
 from arthur_capture.records import InferenceRecord
-from arthur_capture.schema import NEW_INFERENCE_FIELDS
 
 if TYPE_CHECKING:
     import ssl
@@ -108,59 +118,6 @@ _AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
 # --------------------------------------------------------------------------- errors
 
 
-class ArthurError(CaptureError):
-    """Base of the uploader's errors.
-
-    Attributes:
-        result: What had been done before the error (records accepted, refused, failed),
-            when the error stopped an upload; ``None`` otherwise.
-    """
-
-    def __init__(self, message: str, *, result: UploadResult | None = None) -> None:
-        """Create the error with a message and, for an upload, its partial result."""
-        super().__init__(message)
-        self.result = result
-
-
-class ArthurAPIError(ArthurError):
-    """Arthur answered with a status that is not retried (a 4xx other than 429, or a 3xx).
-
-    Attributes:
-        status: The HTTP status code.
-    """
-
-    def __init__(self, message: str, status: int, *, result: UploadResult | None = None) -> None:
-        """Create the error with Arthur's status."""
-        super().__init__(message, result=result)
-        self.status = status
-
-
-class ArthurAuthError(ArthurAPIError):
-    """401 or 403: the token is missing, wrong, expired, or lacks ``raw_data write``."""
-
-
-class ArthurUnavailableError(ArthurError, ConnectionError):
-    """A request still failed (5xx, 429, timeout, connection error) after every retry.
-
-    Attributes:
-        status: The last HTTP status, or ``None`` when no answer came.
-        attempts: How many times the request was sent.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None,
-        attempts: int,
-        result: UploadResult | None = None,
-    ) -> None:
-        """Create the error with the last status and the number of attempts."""
-        super().__init__(message, result=result)
-        self.status = status
-        self.attempts = attempts
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -176,7 +133,7 @@ class Refusal:
     """Arthur's message for the record."""
     source: str | None
     """The capture file the record came from, when known."""
-    line: int | None
+    line_number: int | None
     """Its 1-based line number in the source, when known."""
     chunk: int
     """0-based number of the request that carried it."""
@@ -190,7 +147,7 @@ class FailedRecord:
     """The record's partner inference ID ("" when the record had none)."""
     source: str | None
     """The capture file the record came from, when known."""
-    line: int | None
+    line_number: int | None
     """Its 1-based line number in the source, when known."""
     error: str
     """What happened: the chunk's last error, "not sent: …", or a missing result."""
@@ -395,41 +352,13 @@ def _retry_after(value: str | None) -> float | None:
 class _Ref:
     partner_inference_id: str
     source: str | None
-    line: int | None
+    line_number: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
     ref: _Ref
     body: bytes
-
-
-def _aware_time(value: Any) -> bool:
-    if isinstance(value, datetime):
-        return value.tzinfo is not None and value.utcoffset() is not None
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return False
-        return moment.tzinfo is not None
-    return False
-
-
-def _check_object(obj: Mapping[str, Any], time_key: str, data_key: str) -> str | None:
-    """Why Arthur would refuse ``obj`` outright, or ``None``."""
-    partner_id = obj.get("partner_inference_id")
-    if not isinstance(partner_id, str) or not partner_id:
-        return "partner_inference_id is missing or not a string"
-    if len(partner_id) > 255:
-        return f"partner_inference_id is {len(partner_id)} characters; Arthur allows 255"
-    if time_key not in obj or obj[time_key] is None:
-        return f"{time_key} is missing"
-    if not _aware_time(obj[time_key]):
-        return f"{time_key} is not a timezone-aware ISO 8601 time"
-    if not isinstance(obj.get(data_key), dict):
-        return f"{data_key} is missing or not an object"
-    return None
 
 
 def _ref_of(obj: Mapping[str, Any]) -> _Ref:
@@ -443,9 +372,6 @@ def _ref_of(obj: Mapping[str, Any]) -> _Ref:
     )
 
 
-_GROUND_TRUTH_KEYS: Final = ("partner_inference_id", "ground_truth_timestamp", "ground_truth_data")
-
-
 def _inference_item(
     record: InferenceRecord | Mapping[str, Any], batch_id: str | None
 ) -> _Item | tuple[_Ref, str]:
@@ -457,9 +383,9 @@ def _inference_item(
         obj = {k: record[k] for k in NEW_INFERENCE_FIELDS if k in record}
     if batch_id is not None and "batch_id" not in obj:
         obj["batch_id"] = batch_id
-    problem = _check_object(obj, "inference_timestamp", "inference_data")
+    problem = object_problem(obj, "inference_timestamp", "inference_data")
     if problem is None and "ground_truth_data" in obj:
-        problem = _check_object(obj, "ground_truth_timestamp", "ground_truth_data")
+        problem = object_problem(obj, "ground_truth_timestamp", "ground_truth_data")
     if problem is not None:
         return ref, problem
     try:
@@ -470,8 +396,8 @@ def _inference_item(
 
 def _ground_truth_item(update: Mapping[str, Any]) -> _Item | tuple[_Ref, str]:
     ref = _ref_of(update)
-    obj = {k: update[k] for k in _GROUND_TRUTH_KEYS if k in update}
-    problem = _check_object(obj, "ground_truth_timestamp", "ground_truth_data")
+    obj = {k: update[k] for k in GROUND_TRUTH_FIELDS if k in update}
+    problem = object_problem(obj, "ground_truth_timestamp", "ground_truth_data")
     if problem is not None:
         return ref, problem
     try:
@@ -774,7 +700,7 @@ class ArthurClient:
                     FailedRecord(
                         ref.partner_inference_id,
                         ref.source,
-                        ref.line,
+                        ref.line_number,
                         f"not sent: {problem}",
                         None,
                         None,
@@ -806,7 +732,7 @@ class ArthurClient:
     def _not_sent(result: UploadResult, chunk: list[_Item], error: str) -> None:
         result.failed.extend(
             FailedRecord(
-                i.ref.partner_inference_id, i.ref.source, i.ref.line, error, None, None, sent=False
+                i.ref.partner_inference_id, i.ref.source, i.ref.line_number, error, None, None, sent=False
             )
             for i in chunk
         )
@@ -871,7 +797,7 @@ class ArthurClient:
             FailedRecord(
                 i.ref.partner_inference_id,
                 i.ref.source,
-                i.ref.line,
+                i.ref.line_number,
                 error,
                 status,
                 number,
@@ -897,7 +823,7 @@ class ArthurClient:
                 FailedRecord(
                     i.ref.partner_inference_id,
                     i.ref.source,
-                    i.ref.line,
+                    i.ref.line_number,
                     "sent, but Arthur's answer has no per-record result",
                     response.status_code,
                     number,
@@ -923,7 +849,7 @@ class ArthurClient:
                     FailedRecord(
                         ref.partner_inference_id,
                         ref.source,
-                        ref.line,
+                        ref.line_number,
                         f"sent, but Arthur's answer has no usable result for it ({message})",
                         response.status_code,
                         number,
@@ -937,7 +863,7 @@ class ArthurClient:
                 failure += 1
                 result.refused += 1
                 result.refusals.append(
-                    Refusal(ref.partner_inference_id, status, message, ref.source, ref.line, number)
+                    Refusal(ref.partner_inference_id, status, message, ref.source, ref.line_number, number)
                 )
         self._check_counts(result, number, body.get("counts"), success, failure, len(results))
 

@@ -1,0 +1,276 @@
+"""Mapping records onto an Arthur model's attributes, and coercing values to their types.
+
+Mapping rules (documented in ``docs/arthur.md``):
+
+- column-ordered request values (``input_<i>``) go to the ``PIPELINE_INPUT`` attribute with
+  ``position == i``; column-ordered response values (``output_<j>``) to the
+  ``PREDICTED_VALUE`` attribute with ``position == j``;
+- a lone response value goes to position 1 when the model's predicted attributes start at
+  position 1 or the one at position 0 is ``implicit`` (Arthur's convention for a single
+  positive-class probability);
+- name → value maps go by attribute name;
+- values are coerced to the attribute's value type (:func:`coerce`).
+
+A :class:`SchemaMapper` is a :class:`~arthur_capture.reading.RecordMapper`: pass it to a
+reader (``mapper=``) and every record is mapped as it is read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from arthur_capture.arthur.contract import (
+    RESERVED_NAMES,
+    SEND_STAGES,
+    Stage,
+    ValueType,
+    aware_time,
+    check_partner_id,
+)
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.errors import CoercionError, MappingError, Reason, brief
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from arthur_capture.arthur.schema import Attribute, SchemaLike
+    from arthur_capture.records import InferenceRecord
+
+__all__ = ["SchemaMapper", "coerce"]
+
+_STAGE_PREFIX: Final = {Stage.PIPELINE_INPUT: "input_", Stage.PREDICTED_VALUE: "output_"}
+_COLUMN_NAME: Final = re.compile(r"(input|output)_(0|[1-9][0-9]*)")
+
+
+
+def _is_integral_text(text: str) -> bool:
+    return re.fullmatch(r"[+-]?[0-9]+", text.strip()) is not None
+
+
+_TRUE: Final = frozenset({"true", "1", "t", "yes"})
+_FALSE: Final = frozenset({"false", "0", "f", "no"})
+_NUMBER_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _to_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        raise CoercionError("a boolean is not a FLOAT")
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise CoercionError(f"{brief(value)} is outside the FLOAT range") from None
+    elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+        number = float(value.strip())  # float() strips less than str.strip() (not \x1c-\x1f)
+    elif isinstance(value, str) and value.strip().lower() in ("nan", "inf", "+inf", "-inf"):
+        number = float(value.strip())
+    else:
+        raise CoercionError(f"{brief(value)} is not a FLOAT")
+    return number if math.isfinite(number) else None
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise CoercionError("a boolean is not an INTEGER")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _is_integral_text(value) and len(value.strip()) <= 21:
+        number = int(value.strip())  # int() strips less than str.strip() (not \x1c-\x1f)
+    elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+        as_float = float(value.strip())
+        if not as_float.is_integer():
+            raise CoercionError(f"{brief(value)} is not a whole number")
+        number = int(as_float)
+    else:
+        raise CoercionError(f"{brief(value)} is not an INTEGER")
+    if not -(2**63) <= number < 2**63:
+        raise CoercionError(f"{brief(value)} is outside the 64-bit INTEGER range")
+    return number
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise CoercionError(f"{brief(value)} is not a BOOLEAN (true/false, 1/0)")
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        try:
+            return str(value)  # what JSON writes, at any size Python will print
+        except ValueError:  # past sys.get_int_max_str_digits() (4300 by default)
+            raise CoercionError(f"{brief(value)} has too many digits for a STRING") from None
+    if isinstance(value, float):
+        return orjson.dumps(value).decode()
+    raise CoercionError(f"{brief(value)} is not a STRING")
+
+
+def coerce(value: Any, value_type: ValueType) -> Any:
+    """Coerce one value to an Arthur value type.
+
+    ``None`` stays ``None`` (except for ``TIMESTAMP``, which Arthur refuses null), and so
+    does a NaN or ±Infinity float become ``None`` (as Arthur's SDK sends it); an empty
+    string is ``None`` for every type but ``STRING`` and ``UNSTRUCTURED_TEXT``.
+    ``INTEGER`` takes integers, whole floats and integer text; ``FLOAT`` takes numbers
+    and number text (non-finite becomes ``None``); ``BOOLEAN`` takes booleans, 0/1 and
+    ``true/false/t/f/yes/no/1/0`` text; ``STRING`` takes text, numbers (as JSON writes
+    them) and booleans (``true``/``false``); ``TIMESTAMP`` takes timezone-aware ISO 8601
+    text or datetimes. Other value types pass through unchanged.
+
+    Raises:
+        CoercionError: The value does not fit the type.
+    """
+    if value_type is ValueType.TIMESTAMP:
+        if value is None or value == "":
+            raise CoercionError("a TIMESTAMP may not be null")
+        moment: Any = aware_time(value)
+        return moment
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # Arthur's SDK nulls NaN and ±Infinity in every scalar value
+    if value == "" and value_type not in (ValueType.STRING, ValueType.UNSTRUCTURED_TEXT):
+        return None
+    if value_type is ValueType.FLOAT:
+        return _to_float(value)
+    if value_type is ValueType.INTEGER:
+        return _to_int(value)
+    if value_type is ValueType.BOOLEAN:
+        return _to_bool(value)
+    if value_type in (ValueType.STRING, ValueType.UNSTRUCTURED_TEXT):
+        return _to_str(value)
+    if value_type is ValueType.ARRAY_STRING:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise CoercionError(f"{brief(value)} is not an ARRAY(STRING)")
+    return value
+
+
+class SchemaMapper:
+    """Maps records onto a model's attributes (a :class:`~arthur_capture.reading.RecordMapper`).
+
+    Args:
+        schema: The model's attributes.
+        require_inputs: A record missing a ``PIPELINE_INPUT`` attribute is rejected
+            (``missing_attribute``). When false, missing inputs are sent as null.
+        require_outputs: Likewise for ``PREDICTED_VALUE`` attributes (implicit ones excepted),
+            for records that carry a response.
+    """
+
+    def __init__(
+        self, schema: ModelSchema, *, require_inputs: bool = True, require_outputs: bool = True
+    ) -> None:
+        """Index the schema for mapping."""
+        self.schema = schema
+        """The model's attributes."""
+        self.require_inputs = require_inputs
+        self.require_outputs = require_outputs
+        self._by_name = schema.by_name()
+        self._inputs = schema.stage(Stage.PIPELINE_INPUT)
+        self._outputs = [a for a in schema.stage(Stage.PREDICTED_VALUE) if not a.implicit]
+        self._by_position: dict[tuple[Stage, int], Attribute] = {
+            (a.stage, a.position): a
+            for a in schema.attributes
+            if a.position is not None and a.stage in _STAGE_PREFIX
+        }
+        predicted = {a.position: a for a in schema.stage(Stage.PREDICTED_VALUE)}
+        zero = predicted.get(0)
+        self._lone_output_position = 1 if 1 in predicted and (zero is None or zero.implicit) else 0
+
+    types_values = True
+    """CSV fields reach the mapper as text: it types every value by its attribute."""
+
+    @classmethod
+    def of(cls, schema: SchemaLike) -> SchemaMapper:
+        """A mapper for a schema, or for the schema in a JSON file.
+
+        Raises:
+            SchemaError: The path holds no usable schema.
+        """
+        return cls(ModelSchema.of(schema))
+
+    def map(self, record: InferenceRecord) -> InferenceRecord:
+        """The record with its values renamed to attributes and coerced.
+
+        Raises:
+            MappingError: ``unknown_attribute``, ``missing_attribute``, ``reserved_name``,
+                ``invalid_value`` or ``id_too_long``.
+        """
+        check_partner_id(record.partner_inference_id)
+        lone = len(record.outputs) == 1 and "output_0" in record.outputs
+        inputs = self._side(record.inputs, Stage.PIPELINE_INPUT, lone_output=False)
+        outputs = self._side(record.outputs, Stage.PREDICTED_VALUE, lone_output=lone)
+        if not inputs.keys().isdisjoint(outputs):
+            both = ", ".join(sorted(set(inputs).intersection(outputs)))
+            msg = f"attribute(s) {both} get a value from both the request and the response"
+            raise MappingError(msg, Reason.NAME_CONFLICT)
+        if self.require_inputs and record.inputs:
+            self._require(inputs, self._inputs, "request")
+        if self.require_outputs and record.outputs:
+            self._require(outputs, self._outputs, "response")
+        return replace(record, inputs=inputs, outputs=outputs)
+
+    def _require(self, values: Mapping[str, Any], attributes: list[Attribute], side: str) -> None:
+        missing = [a.name for a in attributes if a.name not in values]
+        if missing:
+            shown = ", ".join(missing[:5])
+            if len(missing) > 5:
+                shown += f" (+{len(missing) - 5} more)"
+            raise MappingError(
+                f"the {side} has no value for attribute(s) {shown}", Reason.MISSING_ATTRIBUTE
+            )
+
+    def _side(
+        self, values: Mapping[str, Any], stage: Stage, *, lone_output: bool
+    ) -> dict[str, Any]:
+        mapped: dict[str, Any] = {}
+        for name, value in values.items():
+            attr = self._attribute(name, stage, lone_output=lone_output)
+            if attr.stage not in SEND_STAGES:
+                msg = f"{name!r} names a {attr.stage} attribute, which is not sent with inferences"
+                raise MappingError(msg, Reason.UNKNOWN_ATTRIBUTE)
+            try:
+                mapped[attr.name] = coerce(value, attr.value_type)
+            except CoercionError as exc:
+                msg = f"attribute {attr.name!r} ({attr.value_type}): {exc.message}"
+                raise MappingError(msg, Reason.INVALID_VALUE) from None
+        return mapped
+
+    def _attribute(self, name: str, stage: Stage, *, lone_output: bool) -> Attribute:
+        if name in RESERVED_NAMES:
+            raise MappingError(f"{name!r} is a reserved name in Arthur", Reason.RESERVED_NAME)
+        match = _COLUMN_NAME.fullmatch(name)
+        if match is not None and _STAGE_PREFIX[stage] == match.group(1) + "_":
+            position = int(match.group(2))
+            if lone_output:
+                position = self._lone_output_position
+            attr = self._by_position.get((stage, position))
+            if attr is not None:
+                return attr
+            if name not in self._by_name:
+                msg = f"the model has no {stage} attribute at position {position} (for {name!r})"
+                raise MappingError(msg, Reason.UNKNOWN_ATTRIBUTE)
+        attr = self._by_name.get(name)
+        if attr is None:
+            msg = f"the model has no attribute named {name!r}"
+            raise MappingError(msg, Reason.UNKNOWN_ATTRIBUTE)
+        return attr

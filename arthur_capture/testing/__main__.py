@@ -1,0 +1,7 @@
+"""``python -m arthur_capture.testing`` runs a local Arthur server until interrupted."""
+
+import sys
+
+from arthur_capture.testing.local_arthur import main
+
+sys.exit(main())
