@@ -1,5 +1,8 @@
 """Project tasks that set themselves up: ``python3 dev.py preview`` and ``python3 dev.py test``.
 
+``python3 dev.py fast`` runs the fast lane: every test not marked ``slow`` (no Spark, no
+fuzzing, no large-input or subprocess-heavy tests), without the linters.
+
 Each task creates ``.venv`` (if missing) and installs the project with its dev extras
 whenever ``pyproject.toml`` changed, so both work on a fresh machine with Python 3.11+.
 """
@@ -46,7 +49,7 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Run a task: ``preview [FILE...]``, ``test [PYTEST ARGS...]``, ``lint``, or ``shell``."""
+    """Run a task: ``preview [FILE...]``, ``test [PYTEST ARGS...]``, ``fast [PYTEST ARGS...]``, ``lint``."""
     task, *rest = argv or ["help"]
     if task == "preview":
         ensure_env()
@@ -56,6 +59,9 @@ def main(argv: list[str]) -> None:
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "ruff", "format", "--check", ".")
         _run(BIN / "mypy")
+    elif task == "fast":
+        ensure_env()
+        _run(PYTHON, "-m", "pytest", "-m", "not slow", *rest)
     elif task == "test":
         ensure_env()
         _run(BIN / "ruff", "check", ".")
@@ -64,7 +70,7 @@ def main(argv: list[str]) -> None:
         _run(PYTHON, "-m", "pytest", *rest)
     else:
         print(__doc__)
-        print("tasks: preview [FILE...] | test [PYTEST ARGS...] | lint")
+        print("tasks: preview [FILE...] | test [PYTEST ARGS...] | fast [PYTEST ARGS...] | lint")
         sys.exit(0 if task == "help" else 2)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from arthur_capture._api import iter_calls, iter_records, read_records
 from arthur_capture._json import dumps_json
 from arthur_capture.decoders import (
     CSVDecoder,
@@ -63,9 +64,6 @@ from arthur_capture.reading import (
     ReaderOptions,
     RecordMapper,
     Source,
-    iter_calls,
-    iter_records,
-    read_records,
 )
 from arthur_capture.records import (
     MAX_PARTNER_ID_LENGTH,

@@ -89,7 +89,7 @@ def run_spark(
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
     from pyspark.sql import SparkSession
 
-    from arthur_capture.schema import ModelSchema
+    from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.spark import backfill
 
     started = time.perf_counter()

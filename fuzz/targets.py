@@ -38,25 +38,20 @@ from arthur_capture import (
     Reason,
     Reject,
     RejectedError,
-    arthur_json,
     default_registry,
     dumps_json,
     expand,
     read_records,
 )
+from arthur_capture.arthur.contract import MAX_PARTNER_ID_LENGTH, Stage, ValueType
+from arthur_capture.arthur.mapping import SchemaMapper, coerce
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.decoders import MAX_DEPTH_LIMIT
 from arthur_capture.decoders.application_json import JSONDecoder
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder
-from arthur_capture.reading import MAX_DEPTH_LIMIT
 from arthur_capture.records import SideDecoder
-from arthur_capture.schema import (
-    MAX_PARTNER_ID_LENGTH,
-    ModelSchema,
-    SchemaMapper,
-    Stage,
-    ValueType,
-    coerce,
-)
+from arthur_capture.sinks.jsonl import arthur_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -27,3 +27,23 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(f"{path} is missing: CI must have ../shared beside the checkout")
         pytest.skip(f"{path} is not here: these tests read ../shared, which sits beside CI's clone")
     return path
+
+
+_FOLDER_MARKERS = {"spark": pytest.mark.spark}
+_FILE_MARKERS = {
+    "test_fuzz_smoke.py": (pytest.mark.fuzz, pytest.mark.slow),
+    "test_fuzz_regressions.py": (pytest.mark.fuzz,),
+    "test_benchmarks_smoke.py": (pytest.mark.slow,),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by where they live: ``tests/spark/`` is ``spark``; fuzz files are ``fuzz``."""
+    for item in items:
+        path = item.path
+        folder = path.parent.name
+        marks = (_FOLDER_MARKERS[folder],) if folder in _FOLDER_MARKERS else ()
+        for mark in (*marks, *_FILE_MARKERS.get(path.name, ())):
+            item.add_marker(mark)
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.slow)

@@ -29,7 +29,7 @@ from arthur_capture import (
     Reject,
 )
 from arthur_capture.decoders import default_registry
-from arthur_capture.decoders._shapes import RESERVED_NAMES
+from arthur_capture.decoders._shapes import LAYOUT_NAMES
 from arthur_capture.decoders.text_csv import CSVDecoder
 from tests.conftest import shared_path
 
@@ -926,7 +926,7 @@ def test_blns_as_json_values_and_names() -> None:
         for i, s in enumerate(strings)
     ]
     result = read_lines(CaptureReader(), lines)
-    assert not any(s in RESERVED_NAMES or s in {"text", "index"} for s in strings)
+    assert not any(s in LAYOUT_NAMES or s in {"text", "index"} for s in strings)
     assert result.rejects == []
     assert [(dict(r.inputs), dict(r.outputs)) for r in result.records] == [
         ({"text": s, "index": i}, {s: i}) for i, s in enumerate(strings)

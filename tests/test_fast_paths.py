@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from arthur_capture import CaptureReader, InferenceRecord, Ledger, Reject, arthur_json, read_records
-from arthur_capture.frames import to_dataframe
-from arthur_capture.output import expansion_json
+from arthur_capture import CaptureReader, InferenceRecord, Ledger, Reject, read_records
+from arthur_capture.sinks.dataframe import to_dataframe
+from arthur_capture.sinks.jsonl import arthur_json, call_json
 from tests.strategies import CaptureFile, capture_files
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -96,7 +96,7 @@ def _streamed(source: Any, batch_id: str | None) -> tuple[list[bytes], Ledger]:
         if isinstance(item, InferenceRecord):
             out.append(arthur_json(item, batch_id=batch_id))
         elif isinstance(item, tuple):
-            out.extend(expansion_json(item[0], batch_id=batch_id))
+            out.extend(call_json(item[0], batch_id=batch_id))
     return out, ledger
 
 

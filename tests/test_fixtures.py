@@ -19,12 +19,12 @@ from arthur_capture import (
     CaptureResult,
     Reason,
     Reject,
-    arthur_json,
     default_registry,
     iter_records,
     read_records,
 )
 from arthur_capture.decoders.text_csv import CSVDecoder
+from arthur_capture.sinks.jsonl import arthur_json
 from tests.conftest import FIXTURES
 
 if TYPE_CHECKING:

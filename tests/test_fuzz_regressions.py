@@ -18,22 +18,11 @@ from typing import TYPE_CHECKING
 import orjson
 import pytest
 
-from arthur_capture import (
-    CaptureReader,
-    InferenceRecord,
-    Reason,
-    Reject,
-    dumps_json,
-    read_records,
-)
-from arthur_capture.schema import (
-    CoercionError,
-    MappingError,
-    ModelSchema,
-    SchemaMapper,
-    ValueType,
-    coerce,
-)
+from arthur_capture import CaptureReader, InferenceRecord, Reason, Reject, dumps_json, read_records
+from arthur_capture.arthur.contract import ValueType
+from arthur_capture.arthur.mapping import SchemaMapper, coerce
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.errors import CoercionError, MappingError
 from fuzz.seeds import seeds
 from fuzz.targets import TARGETS, ShortReads, run_one
 from tests.conftest import ROOT

@@ -22,9 +22,9 @@ from arthur_capture import (
     Reason,
     Reject,
     RejectedError,
-    arthur_json,
     read_records,
 )
+from arthur_capture.sinks.jsonl import arthur_json
 from tests.strategies import (
     CaptureFile,
     ExpectedRecord,

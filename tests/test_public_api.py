@@ -27,7 +27,6 @@ from arthur_capture import (
     InvalidJSONError,
     InvalidPayloadError,
     LineError,
-    LineTooLargeError,
     NameConflictError,
     PayloadError,
     Reason,

@@ -15,7 +15,8 @@ import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
 from arthur_capture.dependencies import require
-from arthur_capture.reading import CaptureReader, Ledger, ReaderOptions
+from arthur_capture._api import iter_calls
+from arthur_capture.reading import Ledger, ReaderOptions
 from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
 
 if TYPE_CHECKING:
@@ -206,14 +207,10 @@ def to_dataframe(
         SchemaError: The schema cannot be loaded.
         MissingDependencyError: pandas is not installed.
     """
-    if schema is not None:
-        from arthur_capture.arthur.mapping import SchemaMapper  # noqa: PLC0415
-
-        options["mapper"] = SchemaMapper.of(schema)
     require("pandas", "A DataFrame")
     columns = _Columns(provenance=provenance)
     rejects: list[Reject] = []
-    stream = CaptureReader(**options).iter_calls(*sources)
+    stream = iter_calls(*sources, schema=schema, **options)
     for item in stream:
         if isinstance(item, Reject):
             rejects.append(item)

@@ -25,12 +25,13 @@ from arthur_capture import (
     InferenceRecord,
     Reason,
     Reject,
-    arthur_json,
     default_registry,
     read_records,
 )
 from arthur_capture.cli import main
-from arthur_capture.reading import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
+from arthur_capture.decoders import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
+from arthur_capture.records import Call
+from arthur_capture.sinks.jsonl import arthur_json
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def test_a_line_up_to_max_line_bytes_is_read_and_one_byte_more_is_not(
     else:
         assert ids == ["next", "last"]
         (reject,) = result.rejects
-        assert (reject.reason, reject.line, reject.offset) == (Reason.LINE_TOO_LARGE, 1, 0)
+        assert (reject.reason, reject.line_number, reject.offset) == (Reason.LINE_TOO_LARGE, 1, 0)
         assert reject.raw == big[: 64 * 1024]
     assert [r.line_number for r in result.records][-2:] == [2, 3]
 
@@ -105,7 +106,7 @@ def test_an_unterminated_last_line_over_the_limit_is_too_large() -> None:
     data = _sized("a", 400) + b"\n" + _sized("b", 2 * MIB + 10)
     result = read_records(data, max_line_bytes=2 * MIB)
     assert [r.event_id for r in result.records] == ["a"]
-    assert [(r.reason, r.line, r.offset) for r in result.rejects] == [
+    assert [(r.reason, r.line_number, r.offset) for r in result.rejects] == [
         (Reason.LINE_TOO_LARGE, 2, 401)
     ]
 
@@ -113,8 +114,8 @@ def test_an_unterminated_last_line_over_the_limit_is_too_large() -> None:
 # --- max_depth --------------------------------------------------------------------------------
 
 
-def _reasons(items: list[InferenceRecord | Reject] | Reject) -> list[Reason | None]:
-    listed = [items] if isinstance(items, Reject) else items
+def _reasons(read: Call | Reject) -> list[Reason | None]:
+    listed = [read] if isinstance(read, Reject) else read.items()
     return [item.reason if isinstance(item, Reject) else None for item in listed]
 
 
@@ -124,9 +125,10 @@ def test_max_depth_configures_the_json_decoders(max_depth: int, media: str) -> N
     reader = CaptureReader(max_depth=max_depth)
     fits = reader.read_line(_line("ok", _holding(max_depth, media), media))
     assert _reasons(fits) == [None]
-    assert isinstance(fits, list)
-    assert isinstance(fits[0], InferenceRecord)
-    arthur_json(fits[0])  # the deepest value allowed can still be written
+    assert isinstance(fits, Call)
+    (record,) = fits.items()
+    assert isinstance(record, InferenceRecord)
+    arthur_json(record)  # the deepest value allowed can still be written
     deeper = reader.read_line(_line("deep", _holding(max_depth + 1, media), media))
     assert _reasons(deeper) == [Reason.NESTING_TOO_DEEP]
 
@@ -225,7 +227,7 @@ source = Generated(gzipped() if sys.argv[1] == "gzip" else plain())
 result = ac.read_records(source)
 print(json.dumps({
     "ledger": result.ledger.to_dict(),
-    "rejects": [[str(r.reason), r.line, r.offset, len(r.raw)] for r in result.rejects],
+    "rejects": [[str(r.reason), r.line_number, r.offset, len(r.raw)] for r in result.rejects],
     "records": [[r.event_id, r.line_number] for r in result.records],
 }))
 """

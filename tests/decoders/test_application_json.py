@@ -16,7 +16,7 @@ from arthur_capture import (
 )
 from arthur_capture.decoders._shapes import (
     DEFAULT_MAX_DEPTH,
-    RESERVED_NAMES,
+    LAYOUT_NAMES,
     document_inferences,
     item,
 )
@@ -96,7 +96,7 @@ def test_item_other_object_is_a_name_value_map() -> None:
     assert list(result) == ["score", "predicted_label", "nested"]
 
 
-@pytest.mark.parametrize("name", sorted(RESERVED_NAMES))
+@pytest.mark.parametrize("name", sorted(LAYOUT_NAMES))
 def test_item_map_with_reserved_name_is_refused(name: str) -> None:
     with pytest.raises(InvalidPayloadError, match=f"reserved name\\(s\\) {name}") as info:
         item({"score": 1, name: 2})
@@ -104,7 +104,7 @@ def test_item_map_with_reserved_name_is_refused(name: str) -> None:
 
 
 def test_reserved_names_are_the_documented_ones() -> None:
-    assert frozenset({"instances", "predictions", "features", "probabilities"}) == RESERVED_NAMES
+    assert frozenset({"instances", "predictions", "features", "probabilities"}) == LAYOUT_NAMES
 
 
 def test_item_reserved_names_are_case_sensitive() -> None:

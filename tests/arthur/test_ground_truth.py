@@ -21,11 +21,12 @@ from arthur_capture import (
     partner_inference_id,
     read_records,
 )
+from arthur_capture.arthur.ground_truth import GroundTruth, GroundTruthJoiner
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.decoders.text_csv import CSVDecoder
-from arthur_capture.ground_truth import GroundTruth, GroundTruthError, GroundTruthJoiner
-from arthur_capture.schema import ModelSchema
+from arthur_capture.errors import GroundTruthError
 
-ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 ARTHUR = ROOT / "arthur"
 WHEN = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)
 

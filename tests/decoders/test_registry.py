@@ -23,7 +23,8 @@ from arthur_capture import (
     default_registry,
     parse_media_type,
 )
-from arthur_capture.decoders import ENTRY_POINT_GROUP, _charset_codec
+from arthur_capture.decoders import ENTRY_POINT_GROUP
+from arthur_capture.decoders._registry import _charset_codec
 from arthur_capture.decoders.application_json import JSONDecoder
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder

@@ -13,20 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arthur_capture import CaptureError, InferenceRecord, Reason
-from arthur_capture.schema import (
-    MAX_PARTNER_ID_LENGTH,
-    CoercionError,
-    MappingError,
-    ModelSchema,
-    SchemaError,
-    SchemaMapper,
-    Stage,
-    ValueType,
-    check_partner_id,
-    coerce,
-)
+from arthur_capture.arthur.contract import MAX_PARTNER_ID_LENGTH, Stage, ValueType, check_partner_id
+from arthur_capture.arthur.mapping import SchemaMapper, coerce
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.errors import CoercionError, MappingError, SchemaError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arthur"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from arthur_capture.local_arthur import LocalArthur
-from arthur_capture.schema import Attribute, ModelSchema, Stage, ValueType
+from arthur_capture.arthur.contract import Stage, ValueType
+from arthur_capture.arthur.schema import Attribute, ModelSchema
+from arthur_capture.testing.local_arthur import LocalArthur
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -23,11 +23,12 @@ import pytest
 
 from arthur_capture import Ledger, default_registry, dumps_json, read_records
 from arthur_capture import spark as acs
+from arthur_capture.arthur.contract import Stage, ValueType, new_inference
+from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.decoders.text_csv import CSVDecoder
-from arthur_capture.local_arthur import LocalArthur
-from arthur_capture.output import new_inference
-from arthur_capture.parquet import write_parquet
-from arthur_capture.schema import Attribute, ModelSchema, SchemaError, Stage, ValueType
+from arthur_capture.errors import SchemaError
+from arthur_capture.sinks.parquet import write_parquet
+from arthur_capture.testing.local_arthur import LocalArthur
 from tests.conftest import FIXTURES, ROOT
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""to_dataframe: one row per inference."""
+"""to_dataframe and records_to_dataframe: one row per inference."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
-from arthur_capture import read_records
-from arthur_capture.frames import to_dataframe
+from arthur_capture import Lines, Reason, read_records
+from arthur_capture.sinks.dataframe import CaptureFrame, records_to_dataframe, to_dataframe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,7 +47,7 @@ DATA = (
 
 
 def test_columns_and_order() -> None:
-    frame = to_dataframe(read_records(DATA))
+    frame = records_to_dataframe(read_records(DATA).records)
     assert list(frame.columns) == [
         "partner_inference_id",
         "inference_timestamp",
@@ -63,7 +63,7 @@ def test_columns_and_order() -> None:
 
 
 def test_inference_timestamp_is_utc_datetime64() -> None:
-    frame = to_dataframe(read_records(DATA))
+    frame = records_to_dataframe(read_records(DATA).records)
     column = frame["inference_timestamp"]
     assert isinstance(column.dtype, pd.DatetimeTZDtype)
     assert str(column.dt.tz) == "UTC"
@@ -75,7 +75,7 @@ def test_inference_timestamp_is_utc_datetime64() -> None:
 
 
 def test_missing_values() -> None:
-    frame = to_dataframe(read_records(DATA))
+    frame = records_to_dataframe(read_records(DATA).records)
     assert list(frame["b"].iloc[:2]) == [1, 2]
     assert pd.isna(frame["b"].iloc[2])
     assert pd.isna(frame["a"].iloc[1])
@@ -86,18 +86,18 @@ def test_missing_values() -> None:
 
 
 def test_numeric_columns_are_numeric() -> None:
-    frame = to_dataframe(read_records(DATA))
+    frame = records_to_dataframe(read_records(DATA).records)
     assert pd.api.types.is_float_dtype(frame["output_0"])
     assert pd.api.types.is_float_dtype(frame["d"])
 
 
 def test_no_provenance_by_default() -> None:
-    frame = to_dataframe(read_records(DATA))
+    frame = records_to_dataframe(read_records(DATA).records)
     assert not {"source", "line_number", "event_id", "index"} & set(frame.columns)
 
 
 def test_provenance_columns() -> None:
-    frame = to_dataframe(read_records(DATA), provenance=True)
+    frame = records_to_dataframe(read_records(DATA).records, provenance=True)
     assert list(frame.columns)[-4:] == ["source", "line_number", "event_id", "index"]
     assert list(frame["source"]) == ["<bytes>"] * 3
     assert list(frame["line_number"]) == [1, 1, 3]
@@ -105,44 +105,66 @@ def test_provenance_columns() -> None:
     assert list(frame["index"]) == [0, 1, 0]
 
 
-def test_accepts_a_capture_result_a_list_of_records_and_a_path(tmp_path: Path) -> None:
+def test_records_and_sources_give_equal_frames(tmp_path: Path) -> None:
     result = read_records(DATA)
     path = tmp_path / "capture.jsonl"
     path.write_bytes(DATA)
-    expected = to_dataframe(result)
-    pd.testing.assert_frame_equal(to_dataframe(result.records), expected)
-    pd.testing.assert_frame_equal(to_dataframe(tuple(result.records)), expected)
-    pd.testing.assert_frame_equal(to_dataframe(iter(result.records)), expected)
-    pd.testing.assert_frame_equal(to_dataframe(path), expected)
-    pd.testing.assert_frame_equal(to_dataframe(str(path)), expected)
+    expected = records_to_dataframe(result.records)
+    pd.testing.assert_frame_equal(records_to_dataframe(tuple(result.records)), expected)
+    pd.testing.assert_frame_equal(records_to_dataframe(iter(result.records)), expected)
+    pd.testing.assert_frame_equal(to_dataframe(path).frame, expected)
+    pd.testing.assert_frame_equal(to_dataframe(str(path)).frame, expected)
 
 
 def test_accepts_bytes_and_lines() -> None:
-    expected = to_dataframe(read_records(DATA))
-    pd.testing.assert_frame_equal(to_dataframe(DATA), expected)
+    expected = records_to_dataframe(read_records(DATA).records)
+    pd.testing.assert_frame_equal(to_dataframe(DATA).frame, expected)
     lines = DATA.decode().splitlines()
-    # Read from lines, the source is named "<stream>" rather than "<bytes>".
-    pd.testing.assert_frame_equal(to_dataframe(lines), expected)
-    pd.testing.assert_frame_equal(to_dataframe(iter(lines)), expected)
+    # Read from lines, the source is named "<lines>" rather than "<bytes>".
+    pd.testing.assert_frame_equal(to_dataframe(Lines(lines)).frame, expected)
+    pd.testing.assert_frame_equal(to_dataframe(Lines(iter(lines))).frame, expected)
+
+
+def test_several_sources_and_a_list_of_paths_are_read_in_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(_line("e1", {"a": 1}))
+    second.write_bytes(_line("e2", {"a": 2}))
+    for frame, _, ledger in (to_dataframe(first, second), to_dataframe([str(first), second])):
+        assert list(frame["partner_inference_id"]) == ["e1", "e2"]
+        assert list(frame["a"]) == [1, 2]
+        assert ledger.sources == 2
+
+
+def test_gives_the_rejects_and_the_ledger() -> None:
+    result = to_dataframe(DATA)
+    assert isinstance(result, CaptureFrame)
+    frame, rejects, ledger = result
+    assert len(frame) == 3
+    assert [(r.reason, r.line_number) for r in rejects] == [(Reason.INVALID_JSON, 2)]
+    assert ledger.balanced
+    assert (ledger.lines, ledger.events, ledger.rejected_lines, ledger.records) == (3, 2, 1, 3)
+    assert frame.attrs["arthur_capture"]["ledger"] == ledger.to_dict()
 
 
 def test_options_go_to_the_reader_for_a_source() -> None:
     line = _line("e9", {"a": 1}, "0.1").replace(b'"eventVersion": "0"', b'"eventVersion": "1"')
-    assert len(to_dataframe(line)) == 0
-    frame = to_dataframe(line, event_versions=["1"])
+    unread = to_dataframe(line)
+    assert len(unread.frame) == 0
+    assert [r.reason for r in unread.rejects] == [Reason.UNSUPPORTED_EVENT_VERSION]
+    frame = to_dataframe(line, event_versions=["1"]).frame
     assert list(frame["partner_inference_id"]) == ["e9"]
 
 
 def test_empty_input_gives_the_fixed_columns() -> None:
-    frame = to_dataframe([])
-    assert list(frame.columns) == ["partner_inference_id", "inference_timestamp"]
-    assert len(frame) == 0
-    assert isinstance(frame["inference_timestamp"].dtype, pd.DatetimeTZDtype)
+    for frame in (to_dataframe().frame, records_to_dataframe([])):
+        assert list(frame.columns) == ["partner_inference_id", "inference_timestamp"]
+        assert len(frame) == 0
+        assert isinstance(frame["inference_timestamp"].dtype, pd.DatetimeTZDtype)
 
 
 def test_positional_columns_from_different_lines() -> None:
     result = read_records(_line("e1", {"a": 1}), _line("e2", [[5]], "7"))
-    frame = to_dataframe(result)
+    frame = records_to_dataframe(result.records)
     assert list(frame.columns) == [
         "partner_inference_id",
         "inference_timestamp",
@@ -168,7 +190,7 @@ def test_a_name_used_as_input_and_as_output_on_different_lines_loses_no_value() 
         }
     ).encode()
     result = read_records(_line("e1", {"score": 1}) + output_only)
-    frame = to_dataframe(result)
+    frame = records_to_dataframe(result.records)
     assert list(frame.columns) == ["partner_inference_id", "inference_timestamp", "score"]
     assert list(frame["score"]) == [1, 0.5]
 
@@ -176,4 +198,5 @@ def test_a_name_used_as_input_and_as_output_on_different_lines_loses_no_value() 
 @pytest.mark.parametrize("provenance", [False, True])
 def test_one_row_per_inference(provenance: bool) -> None:
     result = read_records(DATA)
-    assert len(to_dataframe(result, provenance=provenance)) == len(result.records)
+    assert len(records_to_dataframe(result.records, provenance=provenance)) == len(result.records)
+    assert len(to_dataframe(DATA, provenance=provenance).frame) == len(result.records)

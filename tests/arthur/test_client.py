@@ -20,20 +20,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from arthur_capture import CaptureError, CaptureReader
-from arthur_capture._upload_cli import add_upload_parser, run_upload
-from arthur_capture.arthur import (
+from arthur_capture.arthur.client import (
     MAX_CHUNK_SIZE,
-    ArthurAPIError,
-    ArthurAuthError,
     ArthurClient,
-    ArthurUnavailableError,
     RetryPolicy,
     Secret,
     UploadResult,
 )
-from arthur_capture.local_arthur import LocalArthur
+from arthur_capture.arthur.contract import Stage, ValueType
+from arthur_capture.arthur.schema import Attribute, ModelSchema
+from arthur_capture.cli.upload import add_parser, run
+from arthur_capture.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
 from arthur_capture.records import InferenceRecord
-from arthur_capture.schema import Attribute, ModelSchema, Stage, ValueType
+from arthur_capture.testing.local_arthur import LocalArthur
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -668,7 +667,7 @@ def parse(argv: list[str], *, parent_has_schema: bool = False) -> argparse.Names
         common.add_argument("--schema")
     parser = argparse.ArgumentParser(prog="arthur-capture")
     commands = parser.add_subparsers(dest="command", required=True)
-    add_upload_parser(commands, common)
+    add_parser(commands, common)
     return parser.parse_args(["upload", *argv])
 
 
@@ -677,7 +676,7 @@ def run(argv: list[str], *, parent_has_schema: bool = False) -> int:
     schema = None
     if parent_has_schema and args.schema:
         schema = ModelSchema.from_json(Path(args.schema).read_bytes())
-    return run_upload(args, CaptureReader(schema=schema, strict=args.strict))
+    return run(args, CaptureReader(schema=schema, strict=args.strict))
 
 
 @pytest.fixture

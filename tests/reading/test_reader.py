@@ -18,22 +18,27 @@ from arthur_capture import (
     CaptureError,
     CaptureReader,
     CaptureResult,
+    CaptureStream,
     DecoderRegistry,
     InferenceRecord,
+    InvalidSourceError,
     Ledger,
+    Lines,
+    Named,
     Payload,
     Reason,
     Reject,
     RejectedError,
     SourceError,
     default_registry,
+    iter_calls,
     iter_records,
     read_records,
 )
+from arthur_capture.arthur.mapping import SchemaMapper
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.decoders.text_csv import CSVDecoder
-from arthur_capture.reading import SourceLine
-from arthur_capture.records import Expansion
-from arthur_capture.schema import ModelSchema
+from arthur_capture.records import Call
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -157,17 +162,17 @@ def test_source_unseekable_gzip_stream() -> None:
 
 
 def test_source_iterable_of_bytes_lines() -> None:
-    _check_two(read_records([_line("a"), _line("b")]), "<stream>")
-    _check_two(read_records(iter([_line("a") + b"\n", _line("b") + b"\n"])), "<stream>")
+    _check_two(read_records(Lines([_line("a"), _line("b")])), "<lines>")
+    _check_two(read_records(Lines(iter([_line("a") + b"\n", _line("b") + b"\n"]))), "<lines>")
 
 
 def test_source_iterable_of_str_lines() -> None:
     lines = [_line("a").decode(), _line("b").decode() + "\n"]
-    _check_two(read_records(lines), "<stream>")
+    _check_two(read_records(Lines(lines)), "<lines>")
 
 
 def test_source_iterable_item_holding_several_lines() -> None:
-    _check_two(read_records([TWO]), "<stream>")
+    _check_two(read_records(Lines([TWO])), "<lines>")
 
 
 def test_source_gzip_file_and_gzip_bytes(tmp_path: Path) -> None:
@@ -181,12 +186,12 @@ def test_source_gzip_file_and_gzip_bytes(tmp_path: Path) -> None:
 def test_source_name_override() -> None:
     result = CaptureReader().read(TWO)
     assert result.records[0].source == "<bytes>"
-    records = list(iter_records(TWO, name="s3://bucket/key.jsonl"))
+    records = list(iter_records(Named(TWO, "s3://bucket/key.jsonl")))
     assert {r.source for r in records} == {"s3://bucket/key.jsonl"}
 
 
 def test_several_sources_into_one_result() -> None:
-    result = read_records(_file(_line("a")), [_line("b")], _file(_line("c"), b"{"))
+    result = read_records(_file(_line("a")), Lines([_line("b")]), _file(_line("c"), b"{"))
     assert _ids(result) == ["a", "b", "c"]
     assert result.ledger.sources == 3
     assert result.ledger.lines == 4
@@ -225,7 +230,8 @@ def test_only_newline_splits_lines() -> None:
     assert b"\r" in line
     assert "\u2028".encode() in line
     assert "\x85".encode() in line
-    for source in (_file(line), [line], [line.decode()], Unseekable(_file(line))):
+    sources: list[Any] = [_file(line), Lines([line]), Lines([line.decode()]), Unseekable(_file(line))]
+    for source in sources:
         result = read_records(source)
         assert result.rejects == []
         assert result.ledger.lines == 1
@@ -254,7 +260,7 @@ def test_bom_at_byte_zero_is_tolerated() -> None:
     bom = b"\xef\xbb\xbf"
     result = read_records(bom + TWO)
     assert _ids(result) == ["a", "b"]
-    result = read_records([bom + _line("a"), _line("b")])
+    result = read_records(Lines([bom + _line("a"), _line("b")]))
     assert _ids(result) == ["a", "b"]
     result = read_records(gzip.compress(bom + TWO))
     assert _ids(result) == ["a", "b"]
@@ -272,10 +278,10 @@ def test_bom_elsewhere_is_rejected_as_invalid_utf8() -> None:
     assert _ids(result) == ["a", "c"]
     (reject,) = result.rejects
     assert reject.reason is Reason.INVALID_UTF8
-    assert reject.line == 2
+    assert reject.line_number == 2
     assert reject.offset == len(_line("a")) + 1
     assert reject.raw == bom + _line("b")
-    result = read_records([_line("a"), bom + _line("b")])
+    result = read_records(Lines([_line("a"), bom + _line("b")]))
     assert _reasons(result) == [Reason.INVALID_UTF8]
 
 
@@ -288,7 +294,7 @@ def test_invalid_utf8_is_rejected() -> None:
 
 
 def test_str_line_with_a_lone_surrogate_is_invalid_utf8() -> None:
-    result = read_records(["\ud800", _line("b").decode()])
+    result = read_records(Lines(["\ud800", _line("b").decode()]))
     assert _reasons(result) == [Reason.INVALID_UTF8]
     assert _ids(result) == ["b"]
 
@@ -305,7 +311,7 @@ def test_blank_lines_are_counted_not_rejected() -> None:
 
 
 def test_empty_source() -> None:
-    sources: list[Any] = [b"", [], io.BytesIO(b""), gzip.compress(b"")]
+    sources: list[Any] = [b"", Lines([]), io.BytesIO(b""), gzip.compress(b"")]
     for source in sources:
         result = read_records(source)
         assert result.records == []
@@ -326,7 +332,7 @@ def test_unterminated_incomplete_last_line_is_truncated(cut: int) -> None:
     assert _ids(result) == ["a"]
     (reject,) = result.rejects
     assert reject.reason is Reason.TRUNCATED_LINE
-    assert reject.line == 2
+    assert reject.line_number == 2
     assert reject.offset == len(_line("a")) + 1
     assert reject.raw == _line("b")[:cut]
 
@@ -405,7 +411,7 @@ def test_line_too_large_keeps_memory_bounded_and_reads_on(tmp_path: Path) -> Non
         assert _ids(result) == ["next"]
         (reject,) = result.rejects
         assert reject.reason is Reason.LINE_TOO_LARGE
-        assert (reject.line, reject.offset) == (1, 0)
+        assert (reject.line_number, reject.offset) == (1, 0)
         assert reject.raw == big[: 64 * 1024]
         assert reject.event_id is None
         assert result.records[0].line_number == 2
@@ -425,7 +431,7 @@ def test_line_exactly_at_the_limit_is_read() -> None:
 
 
 def test_line_too_large_in_an_iterable() -> None:
-    result = read_records([_line("a", data="y" * 5000), _line("b")], max_line_bytes=1000)
+    result = read_records(Lines([_line("a", data="y" * 5000), _line("b")]), max_line_bytes=1000)
     assert _reasons(result) == [Reason.LINE_TOO_LARGE]
     assert _ids(result) == ["b"]
     assert result.rejects[0].offset == 0
@@ -450,12 +456,12 @@ def test_reject_offsets_are_byte_offsets_of_the_line_start() -> None:
     for line in lines:
         starts.append(position)
         position += len(line) + 1
-    assert [(r.line, r.offset) for r in result.rejects] == [(2, starts[1]), (5, starts[4])]
+    assert [(r.line_number, r.offset) for r in result.rejects] == [(2, starts[1]), (5, starts[4])]
     assert [data[r.offset : r.offset + len(r.raw)] for r in result.rejects] == [b"nope", b"[1]"]
 
 
 def test_reject_offsets_in_iterables_count_bytes() -> None:
-    result = read_records(["é" * 3, "{", "x"])
+    result = read_records(Lines(["é" * 3, "{", "x"]))
     assert [r.offset for r in result.rejects] == [0, 7, 9]
 
 
@@ -549,7 +555,7 @@ def test_strict_mode_raises_the_first_reject() -> None:
         read_records(_file(_line("a"), b"{", _line("c"), b"["), strict=True)
     reject = info.value.reject
     assert isinstance(reject, Reject)
-    assert (reject.reason, reject.line) == (Reason.INVALID_JSON, 2)
+    assert (reject.reason, reject.line_number) == (Reason.INVALID_JSON, 2)
     assert "<bytes>:2: invalid_json" in str(info.value)
     assert isinstance(info.value, ValueError)
 
@@ -589,8 +595,9 @@ def test_iter_records_interleaves_records_and_rejects_in_order() -> None:
 
 def test_read_line_is_sans_io() -> None:
     reader = CaptureReader()
-    records = reader.read_line(_line("a", data="1\n2"), source="x", line_number=9)
-    assert isinstance(records, list)
+    call = reader.read_line(_line("a", data="1\n2"), source="x", line_number=9)
+    assert isinstance(call, Call)
+    records = call.items()
     assert [(r.source, r.line_number) for r in records if isinstance(r, InferenceRecord)] == [
         ("x", 9),
         ("x", 9),
@@ -651,11 +658,18 @@ def test_ledger_balanced_detects_a_gap() -> None:
     assert ledger.balanced
 
 
-def test_shared_ledger_across_iter_records_calls() -> None:
-    ledger = Ledger()
-    list(iter_records(TWO, ledger=ledger))
-    list(iter_records(_file(b"{"), ledger=ledger))
+def test_one_ledger_across_sources_of_one_stream() -> None:
+    stream = iter_records(TWO, _file(b"{"))
+    list(stream)
+    ledger = stream.ledger
     assert (ledger.sources, ledger.lines, ledger.records, ledger.rejected_lines) == (2, 3, 2, 1)
+    # Streams read one by one add up to the same counts.
+    total = Ledger()
+    for source in (TWO, _file(b"{")):
+        one = iter_records(source)
+        list(one)
+        total.add(one.ledger)
+    assert total == ledger
 
 
 # --- mutation testing (docs/reliability.md) --------------------------------------------------
@@ -785,7 +799,7 @@ def test_read_line_and_expand_line_defaults_and_what_they_pass_on() -> None:
     for method in (reader.read_line, reader.expand_line):
         reject = method(b'{"a": 1')
         assert isinstance(reject, Reject)
-        assert (reject.reason, reject.source, reject.line, reject.offset) == (
+        assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
             Reason.INVALID_JSON,
             "<memory>",
             1,
@@ -793,7 +807,7 @@ def test_read_line_and_expand_line_defaults_and_what_they_pass_on() -> None:
         )
         reject = method(b'{"a": 1', source="s3://b/k", line_number=7, offset=99, terminated=False)
         assert isinstance(reject, Reject)
-        assert (reject.reason, reject.source, reject.line, reject.offset) == (
+        assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
             Reason.TRUNCATED_LINE,
             "s3://b/k",
             7,
@@ -808,7 +822,7 @@ def test_inference_rejects_carry_the_place_of_their_line() -> None:
     assert isinstance(items, list)
     (reject,) = items
     assert isinstance(reject, Reject)
-    assert (reject.reason, reject.source, reject.line, reject.offset, reject.index) == (
+    assert (reject.reason, reject.source, reject.line_number, reject.offset, reject.index) == (
         Reason.ID_TOO_LONG,
         "s",
         4,
@@ -816,12 +830,12 @@ def test_inference_rejects_carry_the_place_of_their_line() -> None:
         0,
     )
     expansion = reader.expand_line(line)
-    assert isinstance(expansion, Expansion)
+    assert isinstance(expansion, Call)
     (reject,) = reader.records_from(expansion, line)
     assert isinstance(reject, Reject)
-    assert (reject.source, reject.line, reject.offset) == ("<memory>", 1, 0)
+    assert (reject.source, reject.line_number, reject.offset) == ("<memory>", 1, 0)
     expansion = reader.expand_line(_line("a"))
-    assert isinstance(expansion, Expansion)
+    assert isinstance(expansion, Call)
     (record,) = reader.records_from(expansion, _line("a"))
     assert isinstance(record, InferenceRecord)
     assert (record.source, record.line_number) == ("<memory>", 1)
@@ -919,7 +933,7 @@ def test_lines_without_a_ledger_and_only_space_tab_cr_are_blank() -> None:
 def test_gzip_cut_and_corruption_rejects_in_full() -> None:
     compressed = gzip.compress(TWO)
     (reject,) = read_records(compressed[:5]).rejects  # cut inside the header
-    assert (reject.reason, reject.line, reject.offset, reject.raw) == (
+    assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
         Reason.TRUNCATED_LINE,
         1,
         0,
@@ -931,7 +945,7 @@ def test_gzip_cut_and_corruption_rejects_in_full() -> None:
     result = read_records(compressed[:-12])  # cut after the first line
     assert _ids(result) == ["a"]
     (reject,) = result.rejects
-    assert (reject.reason, reject.line, reject.offset, reject.raw) == (
+    assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
         Reason.TRUNCATED_LINE,
         2,
         len(_line("a")) + 1,
@@ -939,13 +953,13 @@ def test_gzip_cut_and_corruption_rejects_in_full() -> None:
     )
     bad_block = compressed[:10] + b"\xff" * 20  # a valid header, then a reserved block type
     (reject,) = read_records(bad_block).rejects
-    assert (reject.reason, reject.line, reject.offset) == (Reason.INVALID_COMPRESSION, 1, 0)
+    assert (reject.reason, reject.line_number, reject.offset) == (Reason.INVALID_COMPRESSION, 1, 0)
     assert reject.raw == b"Error -3 while decompressing data: invalid block type"
     assert reject.message == "the gzip stream is corrupt; lines before the corruption are kept"
     result = read_records(compressed + b"XX")  # not a second gzip member
     assert _ids(result) == ["a", "b"]
     (reject,) = result.rejects
-    assert (reject.reason, reject.line, reject.offset) == (
+    assert (reject.reason, reject.line_number, reject.offset) == (
         Reason.INVALID_COMPRESSION,
         3,
         len(TWO),
@@ -954,7 +968,7 @@ def test_gzip_cut_and_corruption_rejects_in_full() -> None:
 
 
 def test_str_line_that_is_not_utf8_message() -> None:
-    (reject,) = read_records(["\ud800"]).rejects
+    (reject,) = read_records(Lines(["\ud800"])).rejects
     assert reject.message == "line is a str with characters that cannot be encoded as UTF-8"
 
 
@@ -997,7 +1011,7 @@ def test_a_gzip_stream_cut_inside_a_too_large_line() -> None:
     compressed = gzip.compress(_file(_line("a"), big, _line("b")))
     result = read_records(compressed[: len(compressed) // 2], max_line_bytes=1000)
     assert _ids(result) == ["a"]
-    assert [(r.reason, r.line) for r in result.rejects] == [
+    assert [(r.reason, r.line_number) for r in result.rejects] == [
         (Reason.LINE_TOO_LARGE, 2),
         (Reason.TRUNCATED_LINE, 3),
     ]
@@ -1010,10 +1024,10 @@ def test_an_unterminated_last_line_over_one_mib_is_read() -> None:
 
 
 def test_iterable_lines_bom_offset_and_the_exact_size_limit() -> None:
-    result = read_records([b"\xef\xbb\xbf{", b"["])
+    result = read_records(Lines([b"\xef\xbb\xbf{", b"["]))
     assert [r.offset for r in result.rejects] == [3, 5]
     line = _line("a")
-    result = read_records([line, line + b" "], max_line_bytes=len(line))
+    result = read_records(Lines([line, line + b" "]), max_line_bytes=len(line))
     assert _ids(result) == ["a"]
     assert _reasons(result) == [Reason.LINE_TOO_LARGE]
 
@@ -1026,5 +1040,5 @@ def test_a_cut_gzip_with_a_tiny_first_member_keeps_the_lines_before_the_cut() ->
     kept = _ids(result)
     assert 0 < len(kept) < 3000
     assert kept == ids[: len(kept)]
-    assert [(r.reason, r.line) for r in result.rejects] == [(Reason.TRUNCATED_LINE, len(kept) + 2)]
+    assert [(r.reason, r.line_number) for r in result.rejects] == [(Reason.TRUNCATED_LINE, len(kept) + 2)]
     assert (result.ledger.blank_lines, result.ledger.balanced) == (1, True)

@@ -11,7 +11,7 @@ import pytest
 
 from arthur_capture.cli import main
 
-ARTHUR = Path(__file__).resolve().parent.parent / "fixtures" / "arthur"
+ARTHUR = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 CHURN = ARTHUR / "churn_binary.jsonl"
 CHURN_MODEL = ARTHUR / "churn_binary.model.json"
 BATCH = ARTHUR / "batch_demand.jsonl"

@@ -9,7 +9,8 @@ import numpy as np
 import orjson
 import pytest
 
-from arthur_capture import InferenceRecord, arthur_json, dumps_json, read_records
+from arthur_capture import InferenceRecord, dumps_json, read_records
+from arthur_capture.sinks.jsonl import arthur_json
 
 LINE = (
     b'{"captureData":{"endpointInput":{"observedContentType":"text/csv","data":"1,x",'

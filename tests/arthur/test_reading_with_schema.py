@@ -17,10 +17,11 @@ from arthur_capture import (
     default_registry,
     read_records,
 )
-from arthur_capture.output import dumps_json, new_inference
-from arthur_capture.schema import ModelSchema
+from arthur_capture._json import dumps_json
+from arthur_capture.arthur.contract import new_inference
+from arthur_capture.arthur.schema import ModelSchema
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arthur"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 EXPECTED = sorted(FIXTURES.glob("*.arthur.json"))
 
 

@@ -13,11 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from arthur_capture import CaptureError, InferenceRecord, read_records
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.cli import main
-from arthur_capture.parquet import ParquetError, write_parquet
-from arthur_capture.schema import ModelSchema
+from arthur_capture.errors import ParquetError
+from arthur_capture.sinks.parquet import write_parquet
 
-ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 ARTHUR = ROOT / "arthur"
 META_COLUMNS = ("partner_inference_id", "inference_timestamp", "batch_id")
 WHEN = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)

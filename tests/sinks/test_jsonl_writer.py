@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from arthur_capture import InferenceRecord, read_records
-from arthur_capture.output import InferenceWriter, arthur_json, new_inference
-from arthur_capture.schema import ModelSchema
+from arthur_capture.arthur.contract import new_inference
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.sinks.jsonl import InferenceWriter, arthur_json
 
-ARTHUR = Path(__file__).resolve().parent.parent / "fixtures" / "arthur"
+ARTHUR = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 WHEN = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)
 
 

@@ -1,0 +1,77 @@
+"""The package's ways in: read, stream records, stream calls; a model schema by object or path.
+
+Each function builds a :class:`~arthur_capture.CaptureReader` from its keywords and reads
+the sources with it. ``schema`` (a :class:`~arthur_capture.ModelSchema` or the path of its
+JSON file) maps every record onto the model's attributes; it loads the Arthur layer only
+when given.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Unpack
+
+from arthur_capture.reading import CaptureReader, CaptureResult, CaptureStream, ReaderOptions
+
+if TYPE_CHECKING:
+    from arthur_capture.arthur.schema import SchemaLike
+    from arthur_capture.reading import Source
+    from arthur_capture.records import Call, InferenceRecord, Reject
+
+__all__ = ["iter_calls", "iter_records", "read_records", "reader"]
+
+
+def reader(schema: SchemaLike | None = None, **options: Unpack[ReaderOptions]) -> CaptureReader:
+    """A :class:`~arthur_capture.CaptureReader` with ``options``, mapping onto ``schema`` if given.
+
+    Raises:
+        SchemaError: The schema file cannot be read or holds no usable schema.
+    """
+    if schema is not None:
+        from arthur_capture.arthur.mapping import SchemaMapper  # noqa: PLC0415
+
+        options["mapper"] = SchemaMapper.of(schema)
+    return CaptureReader(**options)
+
+
+def read_records(
+    *sources: Source, schema: SchemaLike | None = None, **options: Unpack[ReaderOptions]
+) -> CaptureResult:
+    """Read sources into a :class:`~arthur_capture.CaptureResult` (records, rejects, ledger).
+
+    Args:
+        *sources: Paths, bytes, binary file objects, :class:`~arthur_capture.Lines`,
+            :class:`~arthur_capture.Named`, or lists of them.
+        schema: An Arthur model schema, or the path of its JSON file.
+        **options: :class:`~arthur_capture.CaptureReader` keywords.
+
+    Raises:
+        InvalidSourceError: An argument is not a source.
+        SourceError: A source cannot be opened or read.
+        SchemaError: The schema cannot be loaded.
+        RejectedError: With ``strict=True``, at the first reject.
+    """
+    return reader(schema, **options).read(*sources)
+
+
+def iter_records(
+    *sources: Source, schema: SchemaLike | None = None, **options: Unpack[ReaderOptions]
+) -> CaptureStream[InferenceRecord | Reject]:
+    """Stream records and rejects, one item per inference (arguments as :func:`read_records`).
+
+    Raises:
+        InvalidSourceError: An argument is not a source.
+        SchemaError: The schema cannot be loaded.
+    """
+    return reader(schema, **options).iter_records(*sources)
+
+
+def iter_calls(
+    *sources: Source, schema: SchemaLike | None = None, **options: Unpack[ReaderOptions]
+) -> CaptureStream[Call | Reject]:
+    """Stream decoded calls and line rejects, one item per line (arguments as :func:`read_records`).
+
+    Raises:
+        InvalidSourceError: An argument is not a source.
+        SchemaError: The schema cannot be loaded.
+    """
+    return reader(schema, **options).iter_calls(*sources)
