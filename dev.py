@@ -49,7 +49,7 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Run a task: ``preview [FILE...]``, ``test [PYTEST ARGS...]``, ``fast [PYTEST ARGS...]``, ``lint``."""
+    """Run a task: ``preview [FILE...]``, ``test [ARGS...]``, ``fast [ARGS...]``, ``lint``."""
     task, *rest = argv or ["help"]
     if task == "preview":
         ensure_env()

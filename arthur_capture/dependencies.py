@@ -32,7 +32,7 @@ EXTRAS: Final = {
 
 
 def available(module: str) -> bool:
-    """Whether ``module`` (a top-level name, e.g. ``"pyarrow"``) is installed; nothing is imported."""
+    """Whether ``module`` (e.g. ``"pyarrow"``) is installed; nothing is imported."""
     try:
         return importlib.util.find_spec(module.partition(".")[0]) is not None
     except ValueError:  # a module whose __spec__ is None (set by some test tools)

@@ -86,7 +86,6 @@ class InferenceRecord:
         return {**self.inputs, **self.outputs}
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reject:
     """A line, or one inference of a call, that was not emitted, and why."""

@@ -28,8 +28,7 @@ from arthur_capture import (
     Reason,
     Reject,
 )
-from arthur_capture.decoders import default_registry
-from arthur_capture.decoders._shapes import LAYOUT_NAMES
+from arthur_capture.decoders import LAYOUT_NAMES, default_registry
 from arthur_capture.decoders.text_csv import CSVDecoder
 from tests.conftest import shared_path
 
@@ -115,12 +114,12 @@ def by_line(result: CaptureResult) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     for reject in result.rejects:
         if reject.index is None:
-            assert reject.line not in outcomes
-            outcomes[reject.line] = reject
+            assert reject.line_number not in outcomes
+            outcomes[reject.line_number] = reject
     items: list[InferenceRecord | Reject] = [r for r in result.rejects if r.index is not None]
     items.extend(result.records)
     for item in items:
-        number = item.line if isinstance(item, Reject) else item.line_number
+        number = item.line_number
         got = outcomes.setdefault(number, [])
         assert isinstance(got, list)
         got.append(item)
@@ -662,7 +661,7 @@ def test_json_suite_n_cases_inside_a_valid_stream_are_isolated() -> None:
         Reason.INVALID_PAYLOAD: 174,
         Reason.NESTING_TOO_DEEP: 2,
     }
-    assert [r.line for r in result.rejects] == list(range(2, len(lines), 2))
+    assert [r.line_number for r in result.rejects] == list(range(2, len(lines), 2))
     assert [dict(r.outputs) for r in result.records] == [{"output_0": 0.5}] * 177
 
 
@@ -805,7 +804,7 @@ def test_csv_negative_cases_are_invalid_payload(decoder: CSVDecoder) -> None:
     for reject, (label, _, fragment) in zip(result.rejects, CSV_NEGATIVES, strict=True):
         assert reject.reason is Reason.INVALID_PAYLOAD, label
         assert fragment in reject.message, (label, reject.message)
-    assert [r.line for r in result.rejects] == list(range(2, len(texts), 2))
+    assert [r.line_number for r in result.rejects] == list(range(2, len(texts), 2))
     rows_per_good = 1 if decoder.header else 2
     assert len(result.records) == rows_per_good * (len(CSV_NEGATIVES) + 1)
 

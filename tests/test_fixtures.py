@@ -76,7 +76,7 @@ def reject_key(reject: Reject) -> dict[str, Any]:
     """The coordinates an expectation pins down for a reject."""
     return {
         "reason": str(reject.reason),
-        "line": reject.line,
+        "line": reject.line_number,
         "event_id": reject.event_id,
         "index": reject.index,
     }

@@ -19,6 +19,7 @@ from arthur_capture import (
     CaptureReader,
     CaptureResult,
     InferenceRecord,
+    Lines,
     Reason,
     Reject,
     RejectedError,
@@ -116,7 +117,7 @@ def check_ledger(result: CaptureResult, *, lines: int | None = None) -> None:
         assert batches.setdefault(where, record.batch_size) == record.batch_size
         found[where] = found.get(where, 0) + 1
     for reject in inference_rejects:
-        where = (reject.source, reject.line)
+        where = (reject.source, reject.line_number)
         found[where] = found.get(where, 0) + 1
     for where, size in batches.items():
         assert found[where] == size, where
@@ -124,7 +125,7 @@ def check_ledger(result: CaptureResult, *, lines: int | None = None) -> None:
     assert ledger.records + ledger.rejected_inferences == sum(found.values())
     if not inference_rejects:
         assert ledger.records == sum(batches.values())
-    rejected = {(r.source, r.line) for r in line_rejects}
+    rejected = {(r.source, r.line_number) for r in line_rejects}
     assert rejected.isdisjoint(found)
 
 
@@ -227,7 +228,7 @@ def test_round_trip_other_sources(file: CaptureFile) -> None:
     """The same records from a gzip file and from an iterable of lines."""
     expected = keys(file.records)
     assert keys(READER.read(_gzip(file.data)).records) == expected
-    from_lines = READER.read([line.decode("utf-8") for line in file.lines])
+    from_lines = READER.read(Lines([line.decode("utf-8") for line in file.lines]))
     assert keys(from_lines.records) == expected
     check_ledger(from_lines, lines=file.line_count)
 
@@ -235,7 +236,7 @@ def test_round_trip_other_sources(file: CaptureFile) -> None:
 @given(capture_events(batch_size=1), capture_events(batch_size=2))
 def test_partner_ids(single: GeneratedEvent, batch: GeneratedEvent) -> None:
     """``inferenceId`` else ``eventId``; ``_<i>`` only when the call held several inferences."""
-    result = read_records([single.line, batch.line])
+    result = read_records(Lines([single.line, batch.line]))
     first, *rest = result.records
     meta = single.wire["eventMetadata"]
     assert first.partner_inference_id == (meta.get("inferenceId") or meta["eventId"])
@@ -381,7 +382,7 @@ def _check_cut(
         assert got[number] == full[number], label
     assert len(result.rejects) <= 1, label
     for reject in result.rejects:
-        assert reject.line == complete + 1, label
+        assert reject.line_number == complete + 1, label
         assert not extra, label
 
 
@@ -440,7 +441,7 @@ def _shifted(reject: Reject, lines: int, offset: int) -> Reject:
     return Reject(
         reason=reject.reason,
         source=reject.source,
-        line=reject.line + lines,
+        line_number=reject.line_number + lines,
         offset=reject.offset + offset,
         message=reject.message,
         raw=reject.raw,
@@ -504,7 +505,7 @@ def test_corrupt_line_is_isolated(file: CaptureFile, data: st.DataObject) -> Non
     check_outcome(result)
     kept = [k for k in keys(file.records) if k[9] != victim]
     assert [k for k in keys(result.records) if k[9] != victim] == kept
-    assert all(r.line == victim for r in result.rejects)
+    assert all(r.line_number == victim for r in result.rejects)
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,7 +552,7 @@ def test_arbitrary_bytes(data: bytes, options: dict[str, Any]) -> None:
 @example(["\ud800"], {})
 @example(["a\nb", ""], {})
 def test_arbitrary_text_lines(lines: Sequence[str], options: dict[str, Any]) -> None:
-    _check_anything(list(lines), options)
+    _check_anything(Lines(list(lines)), options)
 
 
 def _payload_line(content_type: str, data: str, encoding: str = "BASE64") -> bytes:

@@ -137,7 +137,9 @@ class GroundTruthJoiner:
             GroundTruthError: The ID cannot be rebuilt, the timestamp is not timezone-aware,
                 or (with a schema) a name or value does not fit.
         """
-        return ground_truth_update(self.partner_id(row), _aware(row.timestamp), self._data(row.data))
+        return ground_truth_update(
+            self.partner_id(row), _aware(row.timestamp), self._data(row.data)
+        )
 
     def updates(
         self, rows: Iterable[GroundTruth]

@@ -47,7 +47,6 @@ _STAGE_PREFIX: Final = {Stage.PIPELINE_INPUT: "input_", Stage.PREDICTED_VALUE: "
 _COLUMN_NAME: Final = re.compile(r"(input|output)_(0|[1-9][0-9]*)")
 
 
-
 def _is_integral_text(text: str) -> bool:
     return re.fullmatch(r"[+-]?[0-9]+", text.strip()) is not None
 

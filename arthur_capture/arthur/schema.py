@@ -190,7 +190,5 @@ class ModelSchema:
         )
 
 
-
-
 SchemaLike = ModelSchema | str | os.PathLike[str]
 """A model schema, or the path of its JSON file."""

@@ -51,7 +51,9 @@ JSON (orjson writes at most 254 levels, and a value sits below an inference obje
 batch)."""
 
 
-def default_registry(*, max_depth: int | None = None, csv_header: bool = False, csv_types: bool = True) -> DecoderRegistry:
+def default_registry(
+    *, max_depth: int | None = None, csv_header: bool = False, csv_types: bool = True
+) -> DecoderRegistry:
     """A new registry holding the built-in decoders, reading entry points lazily.
 
     Args:

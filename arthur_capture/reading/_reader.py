@@ -252,7 +252,7 @@ class CaptureReader:
         offset: int = 0,
         terminated: bool = True,
     ) -> Call | Reject:
-        """Turn one line (without its ``\\n``) into a decoded call, or a reject. Never raises for data.
+        """One line (without its ``\\n``) as a decoded call or a reject; never raises for data.
 
         The call's :attr:`~arthur_capture.records.Call.outcomes` are set when inferences were
         checked one by one (a partner ID over Arthur's limit, or a mapper): then each is its

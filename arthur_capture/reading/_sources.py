@@ -50,9 +50,12 @@ class Named:
     """The name rejects and records carry."""
 
 
-Source: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Lines | Named"
-"""What the reader takes: a path, the bytes of a file, a binary file object, :class:`Lines`
-or :class:`Named`."""
+Source: TypeAlias = (
+    "str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Lines | Named"
+    " | list[Source] | tuple[Source, ...]"
+)
+"""What the reader takes: a path, the bytes of a file, a binary file object, :class:`Lines`,
+:class:`Named`, or a list or tuple of these (read in order)."""
 
 
 def sources_of(items: Iterable[Any]) -> Iterator[Source]:
@@ -157,7 +160,7 @@ def _stream_frames(stream: Any, max_line_bytes: int) -> Iterator[Frame]:
     except OSError as exc:
         raise SourceError(f"cannot read source: {exc}") from exc
     if head[:2] == _GZIP_MAGIC:
-        gunzip = gzip.GzipFile(fileobj=_Prefixed(head, read), mode="rb")  # type: ignore[arg-type]
+        gunzip = gzip.GzipFile(fileobj=_Prefixed(head, read), mode="rb")  # type: ignore[call-overload]
         while True:
             try:
                 chunk = gunzip.read1(_READ_CHUNK)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
-from arthur_capture.dependencies import require
 from arthur_capture._api import iter_calls
-from arthur_capture.reading import Ledger, ReaderOptions
+from arthur_capture.dependencies import require
 from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from arthur_capture.arthur.schema import SchemaLike
-    from arthur_capture.reading import Source
+    from arthur_capture.reading import Ledger, ReaderOptions, Source
     from arthur_capture.records import Call
 
 __all__ = ["CaptureFrame", "records_to_dataframe", "to_dataframe"]
@@ -126,25 +125,25 @@ class _Columns:
         self.count += 1
 
     def frame(self) -> pd.DataFrame:
-        np = require("numpy", "A DataFrame")
-        pd = require("pandas", "A DataFrame")
+        numpy = require("numpy", "A DataFrame")
+        pandas = require("pandas", "A DataFrame")
 
         count = self.count
         columns: dict[str, Any] = {}
-        columns["partner_inference_id"] = self._infer(pd, np.array(self.ids, dtype=object))
-        times = pd.to_datetime(pd.Series(self.times, dtype=object), utc=True)
+        columns["partner_inference_id"] = self._infer(pandas, numpy.array(self.ids, dtype=object))
+        times = pandas.to_datetime(pandas.Series(self.times, dtype=object), utc=True)
         columns["inference_timestamp"] = times.repeat(self.repeats).reset_index(drop=True)
         value_columns: dict[str, Any] = {}
         for side in (0, 1):
             for name in self.names[side]:
                 if name not in value_columns:
-                    value_columns[name] = np.full(count, None, dtype=object)
+                    value_columns[name] = numpy.full(count, None, dtype=object)
             for group in self.groups[side].values():
-                positions = np.asarray(group.positions, dtype=np.intp)
+                positions = numpy.asarray(group.positions, dtype=numpy.intp)
                 rows, width = len(group.rows), len(group.names)
                 # One C pass: every value of the group, row after row, as objects (a value
                 # that is itself a list stays one object), then a column is a strided view.
-                table = np.fromiter(
+                table = numpy.fromiter(
                     itertools.chain.from_iterable(group.rows), dtype=object, count=rows * width
                 ).reshape(rows, width)
                 for j, name in enumerate(group.names):
@@ -153,13 +152,14 @@ class _Columns:
             if name in _FIXED or (self.provenance and name in _PROVENANCE):
                 msg = f"a value is named {name!r}, which is a column of the frame itself"
                 raise ValueError(msg)
-            columns[name] = self._infer(pd, values)
+            columns[name] = self._infer(pandas, values)
         if self.provenance:
-            columns["source"] = self._infer(pd, np.array(self.sources, dtype=object))
-            columns["line_number"] = pd.Series(self.line_numbers, dtype="int64")
-            columns["event_id"] = self._infer(pd, np.array(self.event_ids, dtype=object))
-            columns["index"] = pd.Series(self.indexes, dtype="int64")
-        return pd.DataFrame(columns, index=pd.RangeIndex(count))
+            columns["source"] = self._infer(pandas, numpy.array(self.sources, dtype=object))
+            columns["line_number"] = pandas.Series(self.line_numbers, dtype="int64")
+            columns["event_id"] = self._infer(pandas, numpy.array(self.event_ids, dtype=object))
+            columns["index"] = pandas.Series(self.indexes, dtype="int64")
+        frame: pd.DataFrame = pandas.DataFrame(columns, index=pandas.RangeIndex(count))
+        return frame
 
     @staticmethod
     def _infer(pd: Any, values: Any) -> Any:

@@ -794,33 +794,46 @@ def test_line_reject_messages_in_full(
     assert (reject.reason, reject.message) == (reason, message)
 
 
-def test_read_line_and_expand_line_defaults_and_what_they_pass_on() -> None:
+def test_read_line_defaults_and_what_it_passes_on() -> None:
     reader = CaptureReader()
-    for method in (reader.read_line, reader.expand_line):
-        reject = method(b'{"a": 1')
-        assert isinstance(reject, Reject)
-        assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
-            Reason.INVALID_JSON,
-            "<memory>",
-            1,
-            0,
-        )
-        reject = method(b'{"a": 1', source="s3://b/k", line_number=7, offset=99, terminated=False)
-        assert isinstance(reject, Reject)
-        assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
-            Reason.TRUNCATED_LINE,
-            "s3://b/k",
-            7,
-            99,
-        )
+    reject = reader.read_line(b'{"a": 1')
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
+        Reason.INVALID_JSON,
+        "<memory>",
+        1,
+        0,
+    )
+    reject = reader.read_line(
+        b'{"a": 1', source="s3://b/k", line_number=7, offset=99, terminated=False
+    )
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.source, reject.line_number, reject.offset) == (
+        Reason.TRUNCATED_LINE,
+        "s3://b/k",
+        7,
+        99,
+    )
+    # A line that decodes is a call that carries the same place, and the line's bytes.
+    call = reader.read_line(_line("a"))
+    assert isinstance(call, Call)
+    assert (call.source, call.line_number, call.offset, call.raw) == (
+        "<memory>",
+        1,
+        0,
+        _line("a"),
+    )
+    call = reader.read_line(_line("a"), source="s3://b/k", line_number=7, offset=99)
+    assert isinstance(call, Call)
+    assert (call.source, call.line_number, call.offset) == ("s3://b/k", 7, 99)
 
 
 def test_inference_rejects_carry_the_place_of_their_line() -> None:
     reader = CaptureReader()
     line = _line("x" * 300)
-    items = reader.read_line(line, source="s", line_number=4, offset=50)
-    assert isinstance(items, list)
-    (reject,) = items
+    call = reader.read_line(line, source="s", line_number=4, offset=50)
+    assert isinstance(call, Call)
+    (reject,) = call.items()
     assert isinstance(reject, Reject)
     assert (reject.reason, reject.source, reject.line_number, reject.offset, reject.index) == (
         Reason.ID_TOO_LONG,
@@ -829,14 +842,17 @@ def test_inference_rejects_carry_the_place_of_their_line() -> None:
         50,
         0,
     )
-    expansion = reader.expand_line(line)
-    assert isinstance(expansion, Call)
-    (reject,) = reader.records_from(expansion, line)
+    assert call.outcomes == (reject,)
+    assert reject.raw == line
+    call = reader.read_line(line)
+    assert isinstance(call, Call)
+    (reject,) = call.items()
     assert isinstance(reject, Reject)
     assert (reject.source, reject.line_number, reject.offset) == ("<memory>", 1, 0)
-    expansion = reader.expand_line(_line("a"))
-    assert isinstance(expansion, Call)
-    (record,) = reader.records_from(expansion, _line("a"))
+    call = reader.read_line(_line("a"))
+    assert isinstance(call, Call)
+    assert call.outcomes is None
+    (record,) = call.items()
     assert isinstance(record, InferenceRecord)
     assert (record.source, record.line_number) == ("<memory>", 1)
 
@@ -863,31 +879,50 @@ def test_reader_options_are_kept_and_checked() -> None:
     with pytest.raises(ValueError) as info:
         CaptureReader(max_line_bytes=0)
     assert str(info.value) == "max_line_bytes must be positive"
-    with pytest.raises(ValueError) as info:
-        CaptureReader(max_depth=3, registry=default_registry())
-    assert str(info.value) == "max_depth configures the default registry; pass one or the other"
+    for options in ({"max_depth": 3}, {"csv_header": True}):
+        with pytest.raises(ValueError) as info:
+            CaptureReader(registry=default_registry(), **options)  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "max_depth and csv_header configure the default registry; pass them or registry"
+        )
     schema = ModelSchema.from_json(
         '[{"name": "x", "value_type": "INTEGER", "stage": "PIPELINE_INPUT", "position": 0}]'
     )
-    reader = CaptureReader(schema=schema)
-    assert reader.schema is schema
+    mapper = SchemaMapper(schema)
+    reader = CaptureReader(mapper=mapper)
+    assert reader.mapper is mapper
+    assert reader.mapper.schema is schema
     csv_decoder = reader.registry.get("text/csv")
     assert isinstance(csv_decoder, CSVDecoder)
     assert csv_decoder.infer_types is False
+    # Without a mapper (or with one that leaves typing to the decoders), CSV fields are typed.
+    assert CaptureReader().mapper is None
+    csv_decoder = CaptureReader().registry.get("text/csv")
+    assert isinstance(csv_decoder, CSVDecoder)
+    assert csv_decoder.infer_types is True
 
 
 @pytest.mark.parametrize(("count", "base_length"), [(1, 255), (2, 253), (10, 253), (11, 252)])
-def test_iter_expansions_hands_over_whole_lines_whose_ids_just_fit(
+def test_iter_calls_hands_over_whole_lines_whose_ids_just_fit(
     count: int, base_length: int
 ) -> None:
     data = "\n".join(str(i) for i in range(count))
     fits = _line("e" * base_length, data=data)
     longer = _line("e" * (base_length + 1), data=data)
-    ledger = Ledger()
-    items = list(CaptureReader().iter_expansions(_file(fits, longer), ledger=ledger))
-    assert isinstance(items[0], tuple)
-    assert len(items) == 1 + count
-    assert not any(isinstance(item, tuple) for item in items[1:])
+    stream = CaptureReader().iter_calls(_file(fits, longer))
+    items = list(stream)
+    assert len(items) == 2
+    whole, checked = items
+    # The line whose IDs fit comes whole: its records are exactly call.records().
+    assert isinstance(whole, Call)
+    assert whole.outcomes is None
+    assert len(whole.items()) == count
+    # The other comes checked one by one: the inferences whose ID is too long are rejects.
+    assert isinstance(checked, Call)
+    assert checked.outcomes is not None
+    assert len(checked.outcomes) == count
+    assert any(isinstance(item, Reject) for item in checked.outcomes)
+    ledger = stream.ledger
     assert (ledger.events, ledger.records + ledger.rejected_inferences) == (2, 2 * count)
 
 
@@ -920,14 +955,16 @@ def test_ledger_add_sums_every_count() -> None:
     }
 
 
-def test_lines_without_a_ledger_and_only_space_tab_cr_are_blank() -> None:
-    lines = list(CaptureReader().lines(b" \t\r\n\x0c\nX\n\x0b\n"))
-    assert [(line.raw, line.number) for line in lines if isinstance(line, SourceLine)] == [
+def test_only_space_tab_cr_are_blank() -> None:
+    stream = CaptureReader().iter_calls(b" \t\r\n\x0c\nX\n\x0b\n")
+    items = list(stream)
+    assert [(item.raw, item.line_number) for item in items if isinstance(item, Reject)] == [
         (b"\x0c", 2),
         (b"X", 3),
         (b"\x0b", 4),
     ]
-    assert len(lines) == 3
+    assert len(items) == 3
+    assert (stream.ledger.lines, stream.ledger.blank_lines) == (4, 1)
 
 
 def test_gzip_cut_and_corruption_rejects_in_full() -> None:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from arthur_capture import CaptureError, InferenceRecord, read_records
+from arthur_capture import CaptureError, InferenceRecord, Lines, read_records
 from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.cli import main
 from arthur_capture.errors import ParquetError
@@ -332,7 +332,7 @@ def test_a_schema_coerces_what_would_mix(tmp_path: Path) -> None:
         _line('{"code": "A7"}', '{"score": 1}', "e-1"),
         _line('{"code": 7}', '{"score": 0.5}', "e-2"),
     ]
-    records = read_records(lines, schema=schema).records
+    records = read_records(Lines(lines), schema=schema).records
     (path,) = write_parquet(records, tmp_path / "s.parquet", schema=schema)
     table = pq.read_table(path)
     assert table.column("code").to_pylist() == ["A7", "7"]
