@@ -344,7 +344,7 @@ def ours_dataframe(path: str) -> Result:
     """``arthur_capture.to_dataframe(FILE)``."""
     import arthur_capture
 
-    frame = arthur_capture.to_dataframe(path)
+    frame = arthur_capture.to_dataframe(path).frame
     return len(frame), len(frame.columns)
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from arthur_capture import (
+    Call,
     CaptureData,
     CaptureError,
     CaptureEvent,
@@ -34,6 +35,7 @@ from arthur_capture import (
     Encoding,
     EventMetadata,
     InferenceRecord,
+    Lines,
     Payload,
     Reason,
     Reject,
@@ -359,16 +361,16 @@ def _line_reader(flags: int) -> CaptureReader:
     if reader is None:
         sniff, with_schema, csv_header = bool(key & 1), bool(key & 2), bool(key & 4)
         deep, content_types = bool(key & 8), _CONTENT_TYPES if key & 0x10 else None
-        schema = SCHEMAS[0] if with_schema else None
+        mapper = SchemaMapper(SCHEMAS[0]) if with_schema else None
         if csv_header:
             registry = default_registry()
             registry.register(CSVDecoder(header=True, infer_types=not with_schema), replace=True)
             reader = CaptureReader(
-                registry=registry, schema=schema, sniff=sniff, content_types=content_types
+                registry=registry, mapper=mapper, sniff=sniff, content_types=content_types
             )
         else:
             reader = CaptureReader(
-                schema=schema,
+                mapper=mapper,
                 sniff=sniff,
                 content_types=content_types,
                 max_depth=MAX_DEPTH_LIMIT if deep else None,
@@ -392,15 +394,18 @@ def reader_line(data: bytes) -> None:
         _require(result.index is None, "a whole-line reject has an inference index")
         _require(result.raw == line, "a line reject does not keep the line's bytes")
         return
-    _require(isinstance(result, list) and bool(result), "an event line gave no inference")
-    for position, item in enumerate(result):
+    _require(isinstance(result, Call), f"read_line gave a {type(result).__name__}")
+    items = result.items()
+    _require(bool(items), "an event line gave no inference")
+    _require(len(items) == result.count, "a call's items do not match its count")
+    for position, item in enumerate(items):
         if isinstance(item, Reject):
             _dead_letter(item)
             _require(item.index == position, "an inference reject has the wrong index")
         else:
             _writable(item)
             _require(item.index == position, "a record has the wrong index")
-            _require(item.batch_size == len(result), "a record has the wrong batch size")
+            _require(item.batch_size == len(items), "a record has the wrong batch size")
 
 
 class ShortReads(io.RawIOBase):
@@ -448,7 +453,7 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 def reader_stream(data: bytes) -> None:
     """``read_records`` over a whole stream: every line accounted for, the ledger balanced.
 
-    Byte 0: bits 0-2 the source's form (bytes, gzip, gzip cut short, corrupt gzip, an iterable
+    Byte 0: bits 0-2 the source's form (bytes, gzip, gzip cut short, corrupt gzip, ``Lines``
     of byte lines, of str lines, a stream with short reads, a bytearray); bits 3-4
     ``max_line_bytes`` (default, 8, 64, 1024); bit 5 sniff; bit 6 strict. Byte 1 sets the cut,
     the corrupt byte, the chunk size or the read size. The rest is the file.
@@ -479,13 +484,15 @@ def reader_stream(data: bytes) -> None:
         corrupt[param % len(corrupt)] ^= 0x55
         source = bytes(corrupt)
     elif form == 4:
-        source = _chunks(body, param + 1)
-        expected = _count_items(source)
+        lines: list[bytes] | list[str] = _chunks(body, param + 1)
+        source = Lines(lines)
+        expected = _count_items(lines)
     elif form == 5:
-        source = [
+        lines = [
             piece.decode("utf-8", "surrogateescape") for piece in _chunks(body, param % 64 + 1)
         ]
-        expected = _count_items(source)
+        source = Lines(lines)
+        expected = _count_items(lines)
     elif form == 6:
         source = ShortReads(body, param % 17 + 1)
         expected = None if body.startswith(_GZIP_MAGIC) else _count_lines(body)
@@ -516,7 +523,7 @@ def reader_stream(data: bytes) -> None:
         _require(1 <= record.line_number <= ledger.lines, "a record's line number is off")
     for reject in result.rejects:
         _dead_letter(reject)
-        _require(1 <= reject.line <= max(ledger.lines, 1), "a reject's line number is off")
+        _require(1 <= reject.line_number <= max(ledger.lines, 1), "a reject's line number is off")
     if form in (1, 6, 7) and not body.startswith(_GZIP_MAGIC):
         # The same bytes gzipped, read in short pieces or as a bytearray: the same outcome.
         _require(
@@ -528,7 +535,9 @@ def reader_stream(data: bytes) -> None:
 def _outcome(result: CaptureResult) -> tuple[list[bytes], list[tuple[Any, ...]], dict[str, Any]]:
     """What a read produced, comparably: records as Arthur JSON, rejects, the ledger."""
     records = [arthur_json(r) for r in result.records]
-    rejects = [(r.reason, r.line, r.offset, r.index, r.event_id, r.raw) for r in result.rejects]
+    rejects = [
+        (r.reason, r.line_number, r.offset, r.index, r.event_id, r.raw) for r in result.rejects
+    ]
     return records, rejects, result.ledger.to_dict()
 
 

@@ -36,7 +36,7 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?
 """A JSON number literal (RFC 8259 §6), the rule the CSV decoder types fields by."""
 
 _COLUMN_NAME = re.compile(r"(?:input|output)_[0-9]+")
-RESERVED_NAMES = frozenset({"instances", "predictions", "features", "probabilities"})
+LAYOUT_NAMES = frozenset({"instances", "predictions", "features", "probabilities"})
 """Names the item rules refuse in a name → value map (docs/decoders.md I4)."""
 
 # --------------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ csv_values: st.SearchStrategy[Value] = st.one_of(
 """Scalars a CSV payload round-trips exactly under ``csv_value``."""
 
 value_names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=8).filter(
-    lambda s: s not in RESERVED_NAMES and _COLUMN_NAME.fullmatch(s) is None
+    lambda s: s not in LAYOUT_NAMES and _COLUMN_NAME.fullmatch(s) is None
 )
 """Names for name → value maps: not reserved, never ``input_<i>``/``output_<i>``."""
 

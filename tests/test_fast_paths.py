@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from arthur_capture import CaptureReader, InferenceRecord, Ledger, Reject, read_records
-from arthur_capture.sinks.dataframe import to_dataframe
+from arthur_capture import Call, CaptureReader, InferenceRecord, Ledger, Reject, read_records
+from arthur_capture.sinks.dataframe import records_to_dataframe, to_dataframe
 from arthur_capture.sinks.jsonl import arthur_json, call_json
 from tests.strategies import CaptureFile, capture_files
 
@@ -41,10 +41,8 @@ def _independent(records: list[InferenceRecord]) -> pd.DataFrame:
 
 def _check(source: Any) -> None:
     result = read_records(source)
-    ledger = Ledger()
-    rejects: list[Reject] = []
-    fast = to_dataframe(source, ledger=ledger, rejects=rejects)
-    pd.testing.assert_frame_equal(fast, to_dataframe(result))
+    fast, rejects, ledger = to_dataframe(source)
+    pd.testing.assert_frame_equal(fast, records_to_dataframe(result.records))
     pd.testing.assert_frame_equal(fast, _independent(result.records))
     assert ledger == result.ledger
     assert rejects == result.rejects
@@ -70,12 +68,12 @@ def test_generated_files(file: CaptureFile) -> None:
 @pytest.mark.parametrize("path", CAPTURES[:10], ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_provenance_columns_match_records(path: Path) -> None:
     result = read_records(path)
-    frame = to_dataframe(path, provenance=True)
+    frame = to_dataframe(path, provenance=True).frame
     assert list(frame["source"]) == [r.source for r in result.records]
     assert list(frame["line_number"]) == [r.line_number for r in result.records]
     assert list(frame["event_id"]) == [r.event_id for r in result.records]
     assert list(frame["index"]) == [r.index for r in result.records]
-    pd.testing.assert_frame_equal(frame, to_dataframe(result, provenance=True))
+    pd.testing.assert_frame_equal(frame, records_to_dataframe(result.records, provenance=True))
 
 
 def test_value_named_like_a_frame_column_is_refused() -> None:
@@ -90,14 +88,20 @@ def test_value_named_like_a_frame_column_is_refused() -> None:
 
 
 def _streamed(source: Any, batch_id: str | None) -> tuple[list[bytes], Ledger]:
-    ledger = Ledger()
     out: list[bytes] = []
-    for item in CaptureReader().iter_expansions(source, ledger=ledger):
-        if isinstance(item, InferenceRecord):
-            out.append(arthur_json(item, batch_id=batch_id))
-        elif isinstance(item, tuple):
-            out.extend(call_json(item[0], batch_id=batch_id))
-    return out, ledger
+    stream = CaptureReader().iter_calls(source)
+    for item in stream:
+        if isinstance(item, Reject):
+            continue
+        if item.outcomes is None:  # the whole call, written without records
+            out.extend(call_json(item, batch_id=batch_id))
+        else:
+            out.extend(
+                arthur_json(outcome, batch_id=batch_id)
+                for outcome in item.outcomes
+                if isinstance(outcome, InferenceRecord)
+            )
+    return out, stream.ledger
 
 
 def _check_streaming(source: Any) -> None:
@@ -127,6 +131,9 @@ def test_long_ids_go_through_records() -> None:
         + event_id.encode()
         + b'","inferenceTime":"2024-01-01T00:00:00Z"},"eventVersion":"0"}\n'
     )
-    items = list(CaptureReader().iter_expansions(line))
+    (call,) = CaptureReader().iter_calls(line)
+    assert isinstance(call, Call)
+    assert call.outcomes is not None  # checked one by one, not handed over whole
+    items = call.items()
     assert [type(i) for i in items] == [Reject, Reject]
     assert all(isinstance(i, Reject) and i.reason == "id_too_long" for i in items)

@@ -387,7 +387,12 @@ def test_text_html_output_is_rejected_without_a_mapping() -> None:
     assert reject.reason is Reason.UNKNOWN_CONTENT_TYPE
     assert "text/html" in reject.message
     assert reject.event_id == HTML_EVENT
-    assert (reject.source, reject.line_number, reject.offset, reject.index) == (str(path), 1, 0, None)
+    assert (reject.source, reject.line_number, reject.offset, reject.index) == (
+        str(path),
+        1,
+        0,
+        None,
+    )
     assert reject.raw == path.read_bytes().rstrip(b"\n")
     check_ledger(result, lines=1, events=0, records=0, rejected=1)
 

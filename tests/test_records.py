@@ -17,14 +17,23 @@ from arthur_capture import (
     InferenceRecord,
     InvalidEventError,
     NameConflictError,
+    PartnerIdTooLongError,
     Payload,
     Reason,
+    Reject,
     UnknownContentTypeError,
     default_registry,
     expand,
     partner_inference_id,
 )
-from arthur_capture.records import SideDecoder, pair, records_of
+from arthur_capture.arthur.contract import new_inference
+from arthur_capture.records import (
+    MAX_PARTNER_ID_LENGTH,
+    Call,
+    SideDecoder,
+    check_partner_id,
+    pair,
+)
 
 if TYPE_CHECKING:
     from arthur_capture.decoders import Inference
@@ -322,10 +331,12 @@ def test_default_source_and_line_number() -> None:
     assert (record.source, record.line_number) == ("<memory>", 1)
 
 
-def test_to_arthur_and_inference_data() -> None:
+def test_new_inference_and_inference_data() -> None:
     (record,) = _expand(_event(_side("1,x"), _side("0.5")))
     assert record.inference_data() == {"input_0": 1, "input_1": "x", "output_0": 0.5}
-    assert record.to_arthur() == {
+    # Arthur's object is built by the Arthur layer, not by the core's record.
+    assert not hasattr(record, "to_arthur")
+    assert new_inference(record) == {
         "partner_inference_id": EVENT_ID,
         "inference_timestamp": datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC),
         "inference_data": {"input_0": 1, "input_1": "x", "output_0": 0.5},
@@ -527,7 +538,106 @@ def test_name_conflicts_are_still_checked_after_a_positional_pair() -> None:
     assert str(info.value).startswith("inference 1: the name(s) s appear")
 
 
-def test_records_of_defaults_to_line_one_in_memory() -> None:
-    expansion = pair(_event(_side("1")), SideDecoder(default_registry()))
-    (record,) = records_of(expansion)
+def test_call_records_default_to_line_one_in_memory() -> None:
+    call = pair(_event(_side("1")), SideDecoder(default_registry()))
+    (record,) = call.records()
     assert (record.source, record.line_number) == ("<memory>", 1)
+    assert (call.offset, call.raw, call.outcomes) == (0, b"", None)
+
+
+# --- Call ---------------------------------------------------------------------------------------
+
+
+def _pair(event: CaptureEvent, **kw: Any) -> Call:
+    return pair(event, SideDecoder(default_registry()), **kw)
+
+
+def test_pair_passes_the_place_of_its_line_on_to_the_call_and_its_records() -> None:
+    call = _pair(
+        _event(_side("1\n2"), _side("3\n4")),
+        source="s3://b/k.jsonl",
+        line_number=7,
+        offset=99,
+        raw=b"the line",
+    )
+    assert (call.source, call.line_number, call.offset, call.raw) == (
+        "s3://b/k.jsonl",
+        7,
+        99,
+        b"the line",
+    )
+    assert call.count == 2
+    assert call.inputs == [[1], [2]]
+    assert call.outputs == [[3], [4]]
+    assert {(r.source, r.line_number) for r in call.records()} == {("s3://b/k.jsonl", 7)}
+
+
+def test_expand_is_pair_then_records() -> None:
+    event = _event(_side("1,2\n3,4"), _side("0.1\n0.2"), inferenceId="x")
+    assert (
+        _expand(event, source="s", line_number=3)
+        == _pair(event, source="s", line_number=3).records()
+    )
+
+
+def test_call_items_are_its_records_unless_outcomes_are_set() -> None:
+    call = _pair(_event(_side("1\n2")))
+    assert call.outcomes is None
+    assert list(call.items()) == call.records()
+    first, _ = call.records()
+    reject = Reject(
+        reason=Reason.INVALID_VALUE,
+        source="<memory>",
+        line_number=1,
+        offset=0,
+        message="m",
+        raw=b"",
+        index=1,
+    )
+    checked = dataclasses.replace(call, outcomes=(first, reject))
+    assert list(checked.items()) == [first, reject]
+
+
+@pytest.mark.parametrize(
+    ("count", "inference_id", "longest"),
+    [(1, "abc", 3), (2, "abc", 5), (10, "abc", 5), (11, "abc", 6), (3, "", len(EVENT_ID) + 2)],
+)
+def test_call_base_id_and_longest_id(count: int, inference_id: str, longest: int) -> None:
+    data = "\n".join(str(i) for i in range(count))
+    call = _pair(_event(_side(data), inferenceId=inference_id))
+    assert call.base_id == (inference_id or EVENT_ID)
+    assert call.longest_id == longest
+    assert call.longest_id == max(len(r.partner_inference_id) for r in call.records())
+
+
+def test_check_partner_id_refuses_ids_over_arthurs_limit() -> None:
+    assert MAX_PARTNER_ID_LENGTH == 255
+    check_partner_id("x" * MAX_PARTNER_ID_LENGTH)
+    with pytest.raises(PartnerIdTooLongError) as info:
+        check_partner_id("x" * (MAX_PARTNER_ID_LENGTH + 1))
+    assert info.value.reason is Reason.ID_TOO_LONG
+    assert str(info.value) == "partner_inference_id is 256 characters; Arthur allows 255"
+    assert isinstance(info.value, ValueError)
+
+
+# --- Reject -------------------------------------------------------------------------------------
+
+
+def test_reject_line_number_describe_and_dead_letter_dict() -> None:
+    reject = Reject(
+        reason=Reason.COUNT_MISMATCH,
+        source="s3://b/k.jsonl",
+        line_number=4,
+        offset=120,
+        message="the request holds 2 inference(s) but the response holds 1",
+        raw=b"{}",
+        event_id="e",
+    )
+    assert reject.describe() == (
+        "s3://b/k.jsonl:4: count_mismatch: "
+        "the request holds 2 inference(s) but the response holds 1"
+    )
+    as_dict = reject.to_dict()
+    assert (as_dict["line"], as_dict["offset"], as_dict["index"]) == (4, 120, None)
+    assert "line_number" not in as_dict
+    assert not hasattr(reject, "line")

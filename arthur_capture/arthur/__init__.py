@@ -1,15 +1,19 @@
 """The Arthur layer: Arthur's contract, model schemas and mapping, ground truth, the uploader.
 
 Light parts load at once (they need pydantic and orjson only): :mod:`.contract`,
-:mod:`.schema`, :mod:`.mapping`, :mod:`.ground_truth`. The uploader (:mod:`.client`,
-extra ``arthur-capture[arthur]``: httpx, tenacity) loads on first use of one of its names::
+:mod:`.schema`, :mod:`.mapping`, :mod:`.ground_truth`, and the uploader's errors (from
+:mod:`arthur_capture.errors`). The uploader's other names load on first use, each from its
+own module: the results (:mod:`.results`, plain data) and the chunk sizes (:mod:`._items`)
+without any extra; :class:`RetryPolicy` (:mod:`._retry`) with tenacity; :class:`ArthurClient`
+(:mod:`.client`) with the ``arthur-capture[arthur]`` extra (httpx, tenacity)::
 
     from arthur_capture.arthur import ArthurClient, ModelSchema, SchemaMapper
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
 from arthur_capture.arthur.contract import (
     MAX_PARTNER_ID_LENGTH,
@@ -22,18 +26,23 @@ from arthur_capture.arthur.contract import (
 from arthur_capture.arthur.ground_truth import GroundTruth, GroundTruthJoiner
 from arthur_capture.arthur.mapping import SchemaMapper, coerce
 from arthur_capture.arthur.schema import Attribute, AttributeCategory, ModelSchema, SchemaLike
+from arthur_capture.errors import (
+    ArthurAPIError,
+    ArthurAuthError,
+    ArthurError,
+    ArthurUnavailableError,
+)
 
 if TYPE_CHECKING:
+    from arthur_capture.arthur._items import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+    from arthur_capture.arthur._retry import RetryPolicy
     from arthur_capture.arthur._secret import Secret
-    from arthur_capture.arthur.client import (
-        DEFAULT_CHUNK_SIZE,
-        MAX_CHUNK_SIZE,
-        ArthurClient,
+    from arthur_capture.arthur.client import ArthurClient
+    from arthur_capture.arthur.results import (
         ChunkFailure,
         FailedRecord,
         FileUploadResult,
         Refusal,
-        RetryPolicy,
         UploadResult,
     )
 
@@ -43,7 +52,11 @@ __all__ = [
     "MAX_PARTNER_ID_LENGTH",
     "NEW_INFERENCE_FIELDS",
     "RESERVED_NAMES",
+    "ArthurAPIError",
+    "ArthurAuthError",
     "ArthurClient",
+    "ArthurError",
+    "ArthurUnavailableError",
     "Attribute",
     "AttributeCategory",
     "ChunkFailure",
@@ -64,30 +77,32 @@ __all__ = [
     "new_inference",
 ]
 
-_CLIENT_NAMES = frozenset(
-    {
-        "DEFAULT_CHUNK_SIZE",
-        "MAX_CHUNK_SIZE",
-        "ArthurClient",
-        "ChunkFailure",
-        "FailedRecord",
-        "FileUploadResult",
-        "Refusal",
-        "RetryPolicy",
-        "UploadResult",
-    }
-)
+_LAZY: Final = {
+    "ArthurClient": "client",
+    "RetryPolicy": "_retry",
+    "DEFAULT_CHUNK_SIZE": "_items",
+    "MAX_CHUNK_SIZE": "_items",
+    "ChunkFailure": "results",
+    "FailedRecord": "results",
+    "FileUploadResult": "results",
+    "Refusal": "results",
+    "UploadResult": "results",
+    "Secret": "_secret",
+}
+"""Names loaded on first use, and the module (in this package) each comes from."""
 
 
 def __getattr__(name: str) -> Any:
-    """Load the uploader (and httpx) only when one of its names is first used."""
-    if name in _CLIENT_NAMES:
-        from arthur_capture.arthur import client  # noqa: PLC0415
+    """Load an uploader name (and only what it needs: httpx for the client) on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'arthur_capture.arthur' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
 
-        return getattr(client, name)
-    if name == "Secret":
-        from arthur_capture.arthur._secret import Secret  # noqa: PLC0415
 
-        return Secret
-    msg = f"module 'arthur_capture.arthur' has no attribute {name!r}"
-    raise AttributeError(msg)
+def __dir__() -> list[str]:
+    """The public names, lazy ones included."""
+    return sorted(__all__)

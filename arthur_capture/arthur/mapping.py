@@ -212,7 +212,8 @@ class SchemaMapper:
 
         Raises:
             MappingError: ``unknown_attribute``, ``missing_attribute``, ``reserved_name``,
-                ``invalid_value`` or ``id_too_long``.
+                ``invalid_value`` or ``name_conflict``.
+            PartnerIdTooLongError: ``id_too_long``.
         """
         check_partner_id(record.partner_inference_id)
         lone = len(record.outputs) == 1 and "output_0" in record.outputs

@@ -1,13 +1,7 @@
-"""The decoder registry: decoders keyed by media type, and what a decoder is.
+"""The decoder registry: what a decoder is, and decoders keyed by normalised media type.
 
-A decoder turns one side's body into an ordered list of inferences. Each inference
-is either a ``list`` of column-ordered values or a ``dict`` of name → value.
-
-Decoders are looked up by the side's ``observedContentType`` after normalising it:
-parameters are dropped and the bare type is lower-cased (``"Text/CSV; charset=utf-8"``
-→ ``"text/csv"``). Third-party decoders are registered in code with
-:meth:`DecoderRegistry.register` or through the entry-point group
-``arthur_capture.decoders``, which is read lazily, on the first lookup miss.
+The lookup key is the bare, lower-cased media type (:func:`parse_media_type`); entry points
+are read lazily, on the first miss. :mod:`arthur_capture.decoders` describes the contract.
 """
 
 from __future__ import annotations

@@ -116,15 +116,19 @@ class LineFramer:
         if self._pending_size or self._skipping:
             yield self._complete(b"", terminated=False)
 
-    def fail(self, status: Status, raw: bytes = b"") -> Frame:
-        """Reading stopped on an error: the frame that reports it, where the next line starts.
+    def fail(self, status: Status, raw: bytes = b"") -> Iterator[Frame]:
+        """Reading stopped on an error: yield the frame that reports it, where the next line starts.
 
-        A partial line read before the error is dropped: its bytes cannot be trusted.
+        A line already longer than ``max_line_bytes`` comes first, as :attr:`Status.TOO_LARGE`:
+        the bytes read prove it too long, whatever follows. Any other partial line read before
+        the error is dropped: its bytes cannot be trusted.
         """
+        if self._skipping:
+            yield self._complete(b"", terminated=False)
         self._pending, self._pending_size = [], 0
         self._skipping, self._kept = False, b""
         self.line_number += 1
-        return Frame(self.line_number, self.offset, raw, status)
+        yield Frame(self.line_number, self.offset, raw, status)
 
     def _strip_bom(self, data: bytes) -> bytes:
         """Wait for three bytes to decide whether the source starts with a BOM."""

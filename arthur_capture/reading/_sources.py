@@ -67,9 +67,9 @@ def sources_of(items: Iterable[Any]) -> Iterator[Source]:
     for item in items:
         if isinstance(item, (list, tuple)):
             yield from sources_of(item)
-        elif isinstance(item, (str, os.PathLike, bytes, bytearray, Lines, Named)) or hasattr(
-            item, "read"
-        ):
+        elif isinstance(item, Named):  # what it names is checked too; a list, source by source
+            yield from (Named(inner, item.name) for inner in sources_of([item.source]))
+        elif isinstance(item, (str, os.PathLike, bytes, bytearray, Lines)) or hasattr(item, "read"):
             yield item
         else:
             msg = (
@@ -165,10 +165,10 @@ def _stream_frames(stream: Any, max_line_bytes: int) -> Iterator[Frame]:
             try:
                 chunk = gunzip.read1(_READ_CHUNK)
             except EOFError:  # cut before the end: the lines before the cut are kept
-                yield framer.fail(Status.TRUNCATED_GZIP)
+                yield from framer.fail(Status.TRUNCATED_GZIP)
                 return
             except (gzip.BadGzipFile, zlib.error) as exc:
-                yield framer.fail(Status.BAD_GZIP, str(exc).encode())
+                yield from framer.fail(Status.BAD_GZIP, str(exc).encode())
                 return
             except OSError as exc:
                 raise SourceError(f"cannot read source: {exc}") from exc

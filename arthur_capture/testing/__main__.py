@@ -2,6 +2,6 @@
 
 import sys
 
-from arthur_capture.testing.local_arthur import main
+from arthur_capture.testing._command import main
 
 sys.exit(main())

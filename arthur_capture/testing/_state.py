@@ -93,9 +93,10 @@ class Store:
     def add_ground_truth(
         self, updates: Sequence[Any], check: Callable[[Any], str | None]
     ) -> list[str | None]:
-        """Check and store ground-truth ``updates`` (the latest per ID wins), as :meth:`add_inferences`.
+        """Check and store ground-truth ``updates`` as :meth:`add_inferences` does.
 
-        An update for a partner ID with no inference is refused.
+        The latest update for a partner ID wins; one for a partner ID with no inference is
+        refused.
         """
         with self._lock:
             problems: list[str | None] = []
@@ -131,7 +132,7 @@ class Store:
         with self._lock:
             self._contents = _Contents()
 
-    # ----------------------------------------------------------------- reads (copies)
+    # ----------------------------------------------------------------- reads, as copies
 
     def inferences(self) -> dict[str, dict[str, Any]]:
         """Stored inferences by partner ID (the first copy of each)."""

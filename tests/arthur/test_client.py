@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -11,7 +10,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from arthur_capture import CaptureError, CaptureReader
-from arthur_capture.arthur.client import (
+from arthur_capture import CaptureError
+from arthur_capture.arthur import (
     MAX_CHUNK_SIZE,
     ArthurClient,
     RetryPolicy,
@@ -29,13 +27,17 @@ from arthur_capture.arthur.client import (
 )
 from arthur_capture.arthur.contract import Stage, ValueType
 from arthur_capture.arthur.schema import Attribute, ModelSchema
-from arthur_capture.cli.upload import add_parser, run
+from arthur_capture.cli import build_parser
+from arthur_capture.cli import main as cli_main
+from arthur_capture.cli import upload as upload_command
 from arthur_capture.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
 from arthur_capture.records import InferenceRecord
 from arthur_capture.testing.local_arthur import LocalArthur
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator
+    from pathlib import Path
 
 TOKEN = "tok-SECRET-9c1d2e"  # noqa: S105 - a test token
 MODEL = "model-7"
@@ -174,7 +176,7 @@ def test_mappings_are_sent_as_given_and_checked_first(arthur: LocalArthur) -> No
     assert set(arthur.inferences) == {"m-1"}
     assert "source" not in arthur.inferences["m-1"]
     assert (result.total, result.sent, result.accepted) == (3, 1, 1)
-    assert [(f.partner_inference_id, f.sent, f.source, f.line) for f in result.failed] == [
+    assert [(f.partner_inference_id, f.sent, f.source, f.line_number) for f in result.failed] == [
         ("m-2", False, "rows.json", 4),
         ("", False, "rows.json", 4),
     ]
@@ -298,7 +300,7 @@ def test_a_chunk_failing_after_all_retries_is_reported_record_by_record(
     assert result.accepted == 6
     failure = result.chunk_failures[0]
     assert (failure.chunk, failure.records, failure.status, failure.attempts) == (0, 4, 503, 3)
-    assert [(f.partner_inference_id, f.source, f.line, f.status) for f in result.failed] == [
+    assert [(f.partner_inference_id, f.source, f.line_number, f.status) for f in result.failed] == [
         (f"evt-{i}", "capture.jsonl", i + 1, 503) for i in range(4)
     ]
     assert all("gave up after 3 attempt(s)" in f.error for f in result.failed)
@@ -381,7 +383,8 @@ def test_partial_207_failures_carry_their_source_lines(arthur: LocalArthur) -> N
         result = client.upload(batch)
     assert (result.accepted, result.refused) == (2, 2)
     assert [
-        (r.partner_inference_id, r.status, r.source, r.line, r.chunk) for r in result.refusals
+        (r.partner_inference_id, r.status, r.source, r.line_number, r.chunk)
+        for r in result.refusals
     ] == [
         ("evt-1", 400, "capture.jsonl", 2, 0),
         ("evt-3", 400, "capture.jsonl", 4, 1),
@@ -659,24 +662,16 @@ def schema_file(tmp_path: Path, *, is_batch: bool = False) -> Path:
     return path
 
 
-def parse(argv: list[str], *, parent_has_schema: bool = False) -> argparse.Namespace:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("files", nargs="+")
-    common.add_argument("--strict", action="store_true")
-    if parent_has_schema:
-        common.add_argument("--schema")
-    parser = argparse.ArgumentParser(prog="arthur-capture")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_parser(commands, common)
-    return parser.parse_args(["upload", *argv])
+def parse(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(["upload", *argv])
 
 
-def run(argv: list[str], *, parent_has_schema: bool = False) -> int:
-    args = parse(argv, parent_has_schema=parent_has_schema)
-    schema = None
-    if parent_has_schema and args.schema:
-        schema = ModelSchema.from_json(Path(args.schema).read_bytes())
-    return run(args, CaptureReader(schema=schema, strict=args.strict))
+def run(argv: list[str], *, entry: str = "main") -> int:
+    """``arthur-capture upload ARGV`` through the command line's ``main`` (usage errors
+    become exit status 2), or straight through ``upload.run`` on the parsed arguments."""
+    if entry == "main":
+        return cli_main(["upload", *argv])
+    return upload_command.run(parse(argv))
 
 
 @pytest.fixture
@@ -693,7 +688,7 @@ def captures(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("parent_has_schema", [False, True])
+@pytest.mark.parametrize("entry", ["main", "run"])
 def test_cli_upload_end_to_end(
     arthur: LocalArthur,
     captures: Path,
@@ -701,7 +696,7 @@ def test_cli_upload_end_to_end(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
-    parent_has_schema: bool,
+    entry: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("ARTHUR_ACCESS_TOKEN", TOKEN)
@@ -717,7 +712,7 @@ def test_cli_upload_end_to_end(
         "--chunk-size",
         "2",
     ]
-    status = run(argv, parent_has_schema=parent_has_schema)
+    status = run(argv, entry=entry)
     out, err = capsys.readouterr()
     assert status == 1
     assert set(arthur.inferences) == {"e-0", "e-1_0", "e-1_1"}
@@ -771,8 +766,8 @@ def test_cli_upload_needs_the_token_from_the_environment(
     err = capsys.readouterr().err
     assert "ARTHUR_ACCESS_TOKEN" in err
     assert err.count("\n") == 1
-    with pytest.raises(SystemExit):
-        parse([str(captures), "--token", "x"])
+    assert run([str(captures), "--token", "x"]) == 2  # there is no --token option
+    assert "unrecognized arguments: --token" in capsys.readouterr().err
 
 
 def test_cli_upload_auth_failure_exits_2(

@@ -1,4 +1,4 @@
-"""CaptureReader(schema=...) end to end on fixtures/arthur: records, inference rejects, ledger."""
+"""CaptureReader(mapper=SchemaMapper(...)) on fixtures/arthur: records, rejects, ledger."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from arthur_capture import (
     CaptureReader,
     Ledger,
+    Lines,
     Reason,
     Reject,
     RejectedError,
@@ -19,6 +20,7 @@ from arthur_capture import (
 )
 from arthur_capture._json import dumps_json
 from arthur_capture.arthur.contract import new_inference
+from arthur_capture.arthur.mapping import SchemaMapper
 from arthur_capture.arthur.schema import ModelSchema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
@@ -91,7 +93,7 @@ def test_every_fixture_has_its_capture_and_model() -> None:
 def test_fixture_records_match_the_hand_worked_arthur_json(expected_path: Path) -> None:
     expected, schema, capture = load(expected_path)
     batch_id = expected["options"].get("batch_id")
-    result = CaptureReader(schema=schema).read(capture)
+    result = CaptureReader(mapper=SchemaMapper(schema)).read(capture)
     got = [json.loads(dumps_json(new_inference(r, batch_id=batch_id))) for r in result.records]
     assert typed(got) == typed(expected["records"])
 
@@ -99,9 +101,9 @@ def test_fixture_records_match_the_hand_worked_arthur_json(expected_path: Path) 
 @pytest.mark.parametrize("expected_path", EXPECTED, ids=lambda p: p.name.split(".")[0])
 def test_fixture_rejects_carry_reason_line_index_and_event(expected_path: Path) -> None:
     expected, schema, capture = load(expected_path)
-    result = CaptureReader(schema=schema).read(capture)
+    result = CaptureReader(mapper=SchemaMapper(schema)).read(capture)
     got = [
-        {"reason": str(r.reason), "line": r.line, "index": r.index, "event_id": r.event_id}
+        {"reason": str(r.reason), "line": r.line_number, "index": r.index, "event_id": r.event_id}
         for r in result.rejects
     ]
     want = [{k: v for k, v in r.items() if k != "message_contains"} for r in expected["rejects"]]
@@ -114,7 +116,7 @@ def test_fixture_rejects_carry_reason_line_index_and_event(expected_path: Path) 
 @pytest.mark.parametrize("expected_path", EXPECTED, ids=lambda p: p.name.split(".")[0])
 def test_fixture_ledger_balances(expected_path: Path) -> None:
     expected, schema, capture = load(expected_path)
-    result = CaptureReader(schema=schema).read(capture)
+    result = CaptureReader(mapper=SchemaMapper(schema)).read(capture)
     ledger = result.ledger
     assert ledger.to_dict() == expected["summary"]
     assert ledger.balanced
@@ -131,10 +133,10 @@ def test_rejects_keep_the_exact_line_and_where_it_was(expected_path: Path) -> No
     _, schema, capture = load(expected_path)
     data = capture.read_bytes()
     lines = data.split(b"\n")
-    result = CaptureReader(schema=schema).read(capture)
+    result = CaptureReader(mapper=SchemaMapper(schema)).read(capture)
     for reject in result.rejects:
         assert reject.source == str(capture)
-        assert reject.raw == lines[reject.line - 1]
+        assert reject.raw == lines[reject.line_number - 1]
         assert data[reject.offset :].startswith(reject.raw)
         as_dict = reject.to_dict()
         assert as_dict["index"] == reject.index
@@ -143,8 +145,10 @@ def test_rejects_keep_the_exact_line_and_where_it_was(expected_path: Path) -> No
 
 
 def test_inference_rejects_name_the_inference_in_the_message() -> None:
-    result = CaptureReader(schema=schema_of("churn_binary")).read(FIXTURES / "churn_binary.jsonl")
-    (middle,) = [r for r in result.rejects if r.line == 5]
+    result = CaptureReader(mapper=SchemaMapper(schema_of("churn_binary"))).read(
+        FIXTURES / "churn_binary.jsonl"
+    )
+    (middle,) = [r for r in result.rejects if r.line_number == 5]
     assert middle.index == 1
     assert middle.message.startswith("inference 1 (cust-batch-7_1): ")
     assert "'abc'" in middle.message
@@ -160,9 +164,11 @@ def test_ledgers_of_several_fixtures_add_up() -> None:
     total = Ledger()
     for path in EXPECTED:
         _, schema, capture = load(path)
-        reader = CaptureReader(schema=schema)
-        items = list(reader.iter_source(capture, ledger=total))
-        assert len(items) == sum(1 for _ in reader.iter_source(capture))
+        reader = CaptureReader(mapper=SchemaMapper(schema))
+        stream = reader.iter_records(capture)
+        items = list(stream)
+        total.add(stream.ledger)
+        assert len(items) == sum(1 for _ in reader.iter_records(capture))
     assert total.sources == 5
     assert total.balanced
     assert total.lines == 36
@@ -177,7 +183,7 @@ def test_csv_text_is_typed_by_the_schema() -> None:
         "007,1,2024-03-01T09:30:00Z,012,1e2\n1.50,0,2024-03-01T09:30:00Z,3,4", "0.6\n0.4"
     )
     typed_schema = schema_of("typed_csv")
-    first, second = read_records([line], schema=typed_schema).records
+    first, second = read_records(Lines([line]), schema=typed_schema).records
     assert dict(first.inputs) == {
         "customer_code": "007",
         "is_member": True,
@@ -190,7 +196,7 @@ def test_csv_text_is_typed_by_the_schema() -> None:
     assert second.inputs["customer_code"] == "1.50"
     assert type(second.inputs["spend"]) is float
     # without a schema the text is typed by the JSON number rule
-    plain_first, plain_second = read_records([line]).records
+    plain_first, plain_second = read_records(Lines([line])).records
     assert plain_first.inputs["input_0"] == "007"  # not a JSON number literal
     assert plain_first.inputs["input_3"] == "012"
     assert plain_first.inputs["input_4"] == 100.0
@@ -200,17 +206,23 @@ def test_csv_text_is_typed_by_the_schema() -> None:
 def test_csv_stays_text_only_with_the_readers_own_registry() -> None:
     line = capture_line("1.50,1,2024-03-01T09:30:00Z,12,1.0", "0.62")
     schema = schema_of("typed_csv")
-    (own,) = CaptureReader(schema=schema).read([line]).records
+    (own,) = CaptureReader(mapper=SchemaMapper(schema)).read(Lines([line])).records
     assert own.inputs["customer_code"] == "1.50"
     # an explicit registry is used as given: its CSV decoder reads 1.50 as the number 1.5
-    (given,) = CaptureReader(schema=schema, registry=default_registry()).read([line]).records
+    (given,) = (
+        CaptureReader(mapper=SchemaMapper(schema), registry=default_registry())
+        .read(Lines([line]))
+        .records
+    )
     assert given.inputs["customer_code"] == "1.5"
 
 
 def test_a_bad_json_line_is_one_rejected_line_with_a_schema() -> None:
     good = capture_line("007,1,2024-03-01T09:30:00Z,12,1.0", "0.62")
-    result = read_records([good, b'{"captureData": ', b"", good], schema=schema_of("typed_csv"))
-    assert [(str(r.reason), r.line, r.index, r.event_id) for r in result.rejects] == [
+    result = read_records(
+        Lines([good, b'{"captureData": ', b"", good]), schema=schema_of("typed_csv")
+    )
+    assert [(str(r.reason), r.line_number, r.index, r.event_id) for r in result.rejects] == [
         ("invalid_json", 2, None, None)
     ]
     ledger = result.ledger
@@ -221,7 +233,7 @@ def test_a_bad_json_line_is_one_rejected_line_with_a_schema() -> None:
 
 def test_an_unreadable_payload_is_a_line_reject_not_an_inference_reject() -> None:
     bad_csv = capture_line('"unterminated,1', "0.5", event_id="e-bad")
-    result = read_records([bad_csv], schema=schema_of("typed_csv"))
+    result = read_records(Lines([bad_csv]), schema=schema_of("typed_csv"))
     (reject,) = result.rejects
     assert reject.reason is Reason.INVALID_PAYLOAD
     assert reject.index is None
@@ -234,9 +246,9 @@ def test_id_too_long_counts_per_inference_with_a_schema() -> None:
     rows = "a,1,2024-03-01T09:30:00Z,1,1.0\nb,0,2024-03-01T09:30:00Z,2,2.0"
     fits = capture_line(rows, "0.1\n0.2", inference_id="i" * 253)
     too_long = capture_line(rows, "0.1\n0.2", inference_id="i" * 254, event_id="e-long")
-    result = read_records([fits, too_long], schema=schema)
+    result = read_records(Lines([fits, too_long]), schema=schema)
     assert [len(r.partner_inference_id) for r in result.records] == [255, 255]
-    assert [(r.reason, r.index, r.event_id, r.line) for r in result.rejects] == [
+    assert [(r.reason, r.index, r.event_id, r.line_number) for r in result.rejects] == [
         (Reason.ID_TOO_LONG, 0, "e-long", 2),
         (Reason.ID_TOO_LONG, 1, "e-long", 2),
     ]
@@ -245,19 +257,19 @@ def test_id_too_long_counts_per_inference_with_a_schema() -> None:
 
 
 def test_strict_mode_stops_at_the_first_inference_reject() -> None:
-    reader = CaptureReader(schema=schema_of("churn_binary"), strict=True)
+    reader = CaptureReader(mapper=SchemaMapper(schema_of("churn_binary")), strict=True)
     with pytest.raises(RejectedError) as info:
         reader.read(FIXTURES / "churn_binary.jsonl")
     reject = info.value.reject
     assert isinstance(reject, Reject)
-    assert (reject.reason, reject.line, reject.index) == (Reason.INVALID_VALUE, 4, 0)
+    assert (reject.reason, reject.line_number, reject.index) == (Reason.INVALID_VALUE, 4, 0)
     assert "churn_binary.jsonl:4: invalid_value" in info.value.message
 
 
 def test_a_bare_attribute_list_reads_like_the_model() -> None:
     bare = ModelSchema.from_json((FIXTURES / "churn_binary.attributes.json").read_bytes())
     capture = FIXTURES / "churn_binary.jsonl"
-    with_model = CaptureReader(schema=schema_of("churn_binary")).read(capture)
-    with_list = CaptureReader(schema=bare).read(capture)
+    with_model = CaptureReader(mapper=SchemaMapper(schema_of("churn_binary"))).read(capture)
+    with_list = CaptureReader(mapper=SchemaMapper(bare)).read(capture)
     assert with_list.records == with_model.records
     assert with_list.rejects == with_model.rejects

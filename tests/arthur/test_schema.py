@@ -16,7 +16,12 @@ from arthur_capture import CaptureError, InferenceRecord, Reason
 from arthur_capture.arthur.contract import MAX_PARTNER_ID_LENGTH, Stage, ValueType, check_partner_id
 from arthur_capture.arthur.mapping import SchemaMapper, coerce
 from arthur_capture.arthur.schema import ModelSchema
-from arthur_capture.errors import CoercionError, MappingError, SchemaError
+from arthur_capture.errors import (
+    CoercionError,
+    MappingError,
+    PartnerIdTooLongError,
+    SchemaError,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 INT64_MIN = -(2**63)
@@ -421,7 +426,9 @@ def test_partner_id_of_255_characters_is_accepted_and_256_is_id_too_long() -> No
     values = churn_inputs(1, "no", 2.0, 3)
     accepted = mapper.map(record(values, {"output_0": 0.1}, partner_id="p" * 255))
     assert accepted.partner_inference_id == "p" * 255
-    error = mapping_error(mapper, record(values, {"output_0": 0.1}, partner_id="p" * 256))
+    with pytest.raises(PartnerIdTooLongError) as info:
+        mapper.map(record(values, {"output_0": 0.1}, partner_id="p" * 256))
+    error = info.value
     assert error.reason is Reason.ID_TOO_LONG
     assert "256 characters" in error.message
     assert "255" in error.message
@@ -435,7 +442,7 @@ def test_check_partner_id_accepts_every_id_up_to_255(partner_id: str) -> None:
 @given(st.integers(min_value=MAX_PARTNER_ID_LENGTH + 1, max_value=2000))
 def test_check_partner_id_refuses_longer_ids_and_never_cuts(length: int) -> None:
     partner_id = "x" * length
-    with pytest.raises(MappingError) as info:
+    with pytest.raises(PartnerIdTooLongError) as info:
         check_partner_id(partner_id)
     assert info.value.reason is Reason.ID_TOO_LONG
     assert f"{length} characters" in info.value.message

@@ -9,7 +9,7 @@ import io
 import json
 import tempfile
 import tracemalloc
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -103,6 +103,11 @@ class Unseekable(io.RawIOBase):
         return self._data.readinto(buffer)
 
 
+def _binary(stream: io.RawIOBase) -> IO[bytes]:
+    """A raw stream as the binary file object it is to the reader (anything with ``read``)."""
+    return cast("IO[bytes]", stream)
+
+
 class FailingStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
@@ -154,11 +159,11 @@ def test_source_unseekable_stream_without_peek() -> None:
     stream = Unseekable(TWO)
     assert not hasattr(stream, "peek")
     assert not stream.seekable()
-    _check_two(read_records(stream), "<stream>")
+    _check_two(read_records(_binary(stream)), "<stream>")
 
 
 def test_source_unseekable_gzip_stream() -> None:
-    _check_two(read_records(Unseekable(gzip.compress(TWO))), "<stream>")
+    _check_two(read_records(_binary(Unseekable(gzip.compress(TWO)))), "<stream>")
 
 
 def test_source_iterable_of_bytes_lines() -> None:
@@ -216,7 +221,171 @@ def test_directory_is_a_source_error(tmp_path: Path) -> None:
 
 def test_unreadable_stream_is_a_source_error() -> None:
     with pytest.raises(SourceError, match="cannot read source"):
-        read_records(FailingStream())
+        read_records(_binary(FailingStream()))
+
+
+# --- several sources, Lines, Named, streams --------------------------------------------------
+
+
+def _two_files(tmp_path: Path) -> tuple[Path, Path]:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(_file(_line("a1"), _line("a2")))
+    second.write_bytes(gzip.compress(_file(_line("b1"), b"{")))
+    return first, second
+
+
+def test_several_paths_in_one_call(tmp_path: Path) -> None:
+    first, second = _two_files(tmp_path)
+    for result in (
+        read_records(str(first), str(second)),
+        read_records([str(first), str(second)]),  # a list of str is a list of paths
+        read_records((first, second)),
+        read_records([str(first)], [[str(second)]]),  # nested lists are flattened
+    ):
+        assert _ids(result) == ["a1", "a2", "b1"]
+        assert [(r.source, r.line_number) for r in result.records] == [
+            (str(first), 1),
+            (str(first), 2),
+            (str(second), 1),
+        ]
+        assert [(r.source, r.line_number, r.reason) for r in result.rejects] == [
+            (str(second), 2, Reason.INVALID_JSON)
+        ]
+        assert (result.ledger.sources, result.ledger.lines) == (2, 4)
+        assert result.ledger.balanced
+
+
+def test_several_paths_in_one_call_of_each_entry_point(tmp_path: Path) -> None:
+    first, second = _two_files(tmp_path)
+    reader = CaptureReader()
+    streams: list[CaptureStream[Any]] = [
+        iter_records(str(first), str(second)),
+        iter_calls([str(first), str(second)]),
+        reader.iter_records(str(first), str(second)),
+        reader.iter_calls(str(first), str(second)),
+    ]
+    for stream in streams:
+        items = list(stream)
+        assert len(items) == 4  # three records (or calls) and a reject
+        assert stream.ledger.to_dict() == read_records(first, second).ledger.to_dict()
+        assert stream.ledger.sources == 2
+    assert reader.read(str(first), str(second)).ledger.sources == 2
+
+
+def test_no_source_reads_nothing() -> None:
+    result = read_records()
+    assert (result.records, result.rejects, result.ledger.sources) == ([], [], 0)
+    assert read_records([]).ledger == Ledger()
+
+
+@pytest.mark.parametrize(
+    "not_a_source",
+    [
+        (line for line in [_line("a"), _line("b")]),  # a generator of lines
+        iter([_line("a")]),
+        {"a.jsonl"},
+        42,
+        None,
+        [TWO, 3.5],  # checked inside lists too
+        Named(42, "x"),  # type: ignore[arg-type]  # and inside Named
+        Named([TWO, None], "x"),  # type: ignore[list-item]
+    ],
+    ids=[
+        "generator",
+        "iterator",
+        "set",
+        "int",
+        "none",
+        "list-holding-a-float",
+        "named-int",
+        "named-list-holding-none",
+    ],
+)
+def test_what_is_not_a_source_is_an_invalid_source_error(not_a_source: Any) -> None:
+    with pytest.raises(InvalidSourceError, match="Lines") as info:
+        read_records(not_a_source)
+    assert isinstance(info.value, CaptureError)
+    assert isinstance(info.value, TypeError)
+    assert info.value.reason is None
+
+
+def test_invalid_sources_are_refused_before_anything_is_read(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    lines = (line for line in [_line("a")])
+    for call in (iter_records, iter_calls, CaptureReader().iter_records):
+        # Refused at the call, not at the first next(): the missing file is never opened.
+        with pytest.raises(InvalidSourceError):
+            call(missing, lines)  # type: ignore[arg-type]
+
+
+def test_a_generator_of_lines_is_read_wrapped_in_lines() -> None:
+    lines = (line for line in [_line("a"), _line("b")])
+    _check_two(read_records(Lines(lines)), "<lines>")
+
+
+def test_lines_take_bytes_str_and_a_name() -> None:
+    source = Lines([_line("a"), _line("b").decode() + "\n"], name="s3://bucket/key.jsonl")
+    _check_two(read_records(source), "s3://bucket/key.jsonl")
+    assert Lines([]).name == "<lines>"
+
+
+def test_named_gives_any_source_a_name(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl.gz"
+    path.write_bytes(gzip.compress(TWO))
+    name = "s3://bucket/key.jsonl.gz"
+    for source in (TWO, bytearray(TWO), str(path), path, io.BytesIO(TWO), Lines([TWO])):
+        _check_two(read_records(Named(source, name)), name)
+    result = read_records(Named(TWO, "first"), Named(Lines([b"{"]), "second"))
+    assert [r.source for r in result.records] == ["first", "first"]
+    assert [(r.source, r.line_number) for r in result.rejects] == [("second", 1)]
+
+
+def test_named_around_a_list_reads_each_source_under_the_name(tmp_path: Path) -> None:
+    first, second = _two_files(tmp_path)
+    result = read_records(Named([first, second], "both"))
+    assert _ids(result) == ["a1", "a2", "b1"]
+    assert {r.source for r in result.records} == {"both"}
+    assert [(r.source, r.line_number) for r in result.rejects] == [("both", 2)]
+    assert (result.ledger.sources, result.ledger.lines) == (2, 4)
+
+
+def test_stream_ledger_is_complete_once_exhausted() -> None:
+    data = _file(_line("a", data="1\n2"), b"", b"{", _line("b"))
+    stream = iter_records(data, Lines([_line("c")]))
+    assert iter(stream) is stream
+    assert stream.ledger == Ledger()  # nothing read yet
+    first = next(stream)
+    assert isinstance(first, InferenceRecord)
+    assert stream.ledger.lines < 6
+    rest = list(stream)
+    assert len(rest) == 4
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert stream.ledger == read_records(data, Lines([_line("c")])).ledger
+    assert stream.ledger.to_dict() == {
+        "sources": 2,
+        "lines": 5,
+        "blank_lines": 1,
+        "events": 3,
+        "records": 4,
+        "rejected_inferences": 0,
+        "rejected_lines": 1,
+        "rejects_by_reason": {"invalid_json": 1},
+        "balanced": True,
+    }
+
+
+def test_iter_calls_gives_one_item_per_line_and_the_same_ledger_as_records() -> None:
+    data = _file(_line("a", data="1\n2\n3"), b"{", _line("b"))
+    calls = iter_calls(data)
+    items = list(calls)
+    assert [type(item) for item in items] == [Call, Reject, Call]
+    first = items[0]
+    assert isinstance(first, Call)
+    assert (first.count, first.line_number, first.outcomes) == (3, 1, None)
+    records = [r for item in items if isinstance(item, Call) for r in item.items()]
+    assert records == read_records(data).records
+    assert calls.ledger == read_records(data).ledger
 
 
 # --- framing ---------------------------------------------------------------------------------
@@ -230,7 +399,12 @@ def test_only_newline_splits_lines() -> None:
     assert b"\r" in line
     assert "\u2028".encode() in line
     assert "\x85".encode() in line
-    sources: list[Any] = [_file(line), Lines([line]), Lines([line.decode()]), Unseekable(_file(line))]
+    sources: list[Any] = [
+        _file(line),
+        Lines([line]),
+        Lines([line.decode()]),
+        Unseekable(_file(line)),
+    ]
     for source in sources:
         result = read_records(source)
         assert result.rejects == []
@@ -881,7 +1055,7 @@ def test_reader_options_are_kept_and_checked() -> None:
     assert str(info.value) == "max_line_bytes must be positive"
     for options in ({"max_depth": 3}, {"csv_header": True}):
         with pytest.raises(ValueError) as info:
-            CaptureReader(registry=default_registry(), **options)  # type: ignore[arg-type]
+            CaptureReader(registry=default_registry(), **options)
         assert str(info.value) == (
             "max_depth and csv_header configure the default registry; pass them or registry"
         )
@@ -903,9 +1077,7 @@ def test_reader_options_are_kept_and_checked() -> None:
 
 
 @pytest.mark.parametrize(("count", "base_length"), [(1, 255), (2, 253), (10, 253), (11, 252)])
-def test_iter_calls_hands_over_whole_lines_whose_ids_just_fit(
-    count: int, base_length: int
-) -> None:
+def test_iter_calls_hands_over_whole_lines_whose_ids_just_fit(count: int, base_length: int) -> None:
     data = "\n".join(str(i) for i in range(count))
     fits = _line("e" * base_length, data=data)
     longer = _line("e" * (base_length + 1), data=data)
@@ -1029,7 +1201,7 @@ def test_gzip_in_a_stream_whose_mode_says_write() -> None:
 )
 def test_a_read_error_after_the_first_bytes_is_a_source_error(data: bytes) -> None:
     with pytest.raises(SourceError) as info:
-        read_records(FailsAfter(data))
+        read_records(_binary(FailsAfter(data)))
     assert str(info.value) == "cannot read source: [Errno 5] Input/output error"
 
 
@@ -1077,5 +1249,7 @@ def test_a_cut_gzip_with_a_tiny_first_member_keeps_the_lines_before_the_cut() ->
     kept = _ids(result)
     assert 0 < len(kept) < 3000
     assert kept == ids[: len(kept)]
-    assert [(r.reason, r.line_number) for r in result.rejects] == [(Reason.TRUNCATED_LINE, len(kept) + 2)]
+    assert [(r.reason, r.line_number) for r in result.rejects] == [
+        (Reason.TRUNCATED_LINE, len(kept) + 2)
+    ]
     assert (result.ledger.blank_lines, result.ledger.balanced) == (1, True)

@@ -23,7 +23,8 @@ import pytest
 
 from arthur_capture import Ledger, default_registry, dumps_json, read_records
 from arthur_capture import spark as acs
-from arthur_capture.arthur.contract import Stage, ValueType, new_inference
+from arthur_capture.arthur.contract import SEND_STAGES, Stage, ValueType, new_inference
+from arthur_capture.arthur.mapping import SchemaMapper
 from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.errors import SchemaError
@@ -279,7 +280,7 @@ def test_model_fixtures_with_schema_match_the_core_reader(spark: SparkSession, n
     path = FIXTURES / "arthur" / f"{name}.jsonl"
     frames = acs.read_captures(spark, str(path), schema=schema).persist()
     try:
-        sent = [a for a in schema.attributes if a.stage in acs._SEND_STAGES]
+        sent = [a for a in schema.attributes if a.stage in SEND_STAGES]
         assert set(frames.value_columns) == {a.name for a in sent}
         fields = {f.name: f for f in frames.inferences.schema.fields}
         for attribute in sent:
@@ -424,6 +425,8 @@ def test_bad_arguments_are_refused_on_the_driver(spark: SparkSession) -> None:
         acs.read_captures(spark, path, schema=model("churn_binary"), value_columns={"a": "long"})
     with pytest.raises(ValueError, match="strict"):
         acs.read_captures(spark, path, strict=True)
+    with pytest.raises(ValueError, match="mapper"):
+        acs.read_captures(spark, path, mapper=SchemaMapper(model("churn_binary")))
     with pytest.raises(ValueError, match="not one of"):
         acs.read_captures(spark, path, value_columns={"a": "decimal(10,2)"})
     with pytest.raises(SchemaError, match="reserved"):

@@ -432,7 +432,7 @@ def test_runs_as_a_module_for_demos(tmp_path: Path) -> None:
     schema_file.write_text(json.dumps({"id": MODEL, "attributes": attributes}))
     env = {**os.environ, "ARTHUR_ACCESS_TOKEN": TOKEN}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "arthur_capture.local_arthur", "--schema", str(schema_file)],
+        [sys.executable, "-m", "arthur_capture.testing", "--schema", str(schema_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -461,7 +461,7 @@ def test_module_refuses_a_missing_schema(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "arthur_capture.local_arthur",
+            "arthur_capture.testing",
             "--schema",
             str(tmp_path / "none.json"),
             "--token",
