@@ -23,7 +23,7 @@ from arthur_capture.reading._reader import (
     ReaderOptions,
     RecordMapper,
 )
-from arthur_capture.reading._sources import Lines, Named, Source
+from arthur_capture.reading._sources import Lines, Named, Readable, Source
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -35,6 +35,7 @@ __all__ = [
     "LineFramer",
     "Lines",
     "Named",
+    "Readable",
     "ReaderOptions",
     "RecordMapper",
     "Source",

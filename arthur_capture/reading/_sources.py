@@ -13,7 +13,7 @@ import io
 import os
 import zlib
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, runtime_checkable
 
 from arthur_capture.errors import InvalidSourceError, SourceError
 from arthur_capture.reading._framing import Frame, LineFramer, Status, frame_lines
@@ -21,10 +21,22 @@ from arthur_capture.reading._framing import Frame, LineFramer, Status, frame_lin
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["Lines", "Named", "Source", "frames_of", "name_of", "sources_of"]
+__all__ = ["Lines", "Named", "Readable", "Source", "frames_of", "name_of", "sources_of"]
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _READ_CHUNK: Final = 1 << 20
+
+
+@runtime_checkable
+class Readable(Protocol):
+    """A binary stream: anything with ``read(n)`` returning bytes.
+
+    A file, a socket file, an S3 ``StreamingBody`` of any botocore version.
+    """
+
+    def read(self, size: int = ..., /) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +63,7 @@ class Named:
 
 
 Source: TypeAlias = (
-    "str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Lines | Named"
+    "str | os.PathLike[str] | bytes | bytearray | Readable | Lines | Named"
     " | list[Source] | tuple[Source, ...]"
 )
 """What the reader takes: a path, the bytes of a file, a binary file object, :class:`Lines`,

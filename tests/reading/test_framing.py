@@ -276,10 +276,10 @@ def test_a_stream_read_in_short_pieces_gives_the_reference_frames(
 ) -> None:
     expected = expected_frames(data, max_line_bytes)
     if not data.startswith(b"\x1f\x8b"):  # not gzip: the bytes are framed as they are
-        assert list(frames_of(ShortReads(data, sizes), max_line_bytes)) == expected  # type: ignore[arg-type]
+        assert list(frames_of(ShortReads(data, sizes), max_line_bytes)) == expected
         assert list(frames_of(data, max_line_bytes)) == expected
     packed = gzip.compress(data)
-    assert list(frames_of(ShortReads(packed, sizes), max_line_bytes)) == expected  # type: ignore[arg-type]
+    assert list(frames_of(ShortReads(packed, sizes), max_line_bytes)) == expected
 
 
 def test_lines_sources_go_through_frame_lines() -> None:
