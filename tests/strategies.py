@@ -1,6 +1,6 @@
 """Hypothesis strategies: inference values, payloads, capture events and whole capture files.
 
-Everything here is built from the *documented* rules (FORMAT.md, docs/decoders.md), never by
+Everything here is built from the *documented* rules (docs/decoders.md), never by
 calling the library: a generated event carries the records the reader must produce for it.
 
 Value sets are per encoding, so that the documented typing rules round-trip exactly:
@@ -233,7 +233,7 @@ def sides(
 
     ``taken`` are names already used by the other side (a name on both sides is a conflict).
     ``one_row`` writes a response of one value per inference as a single CSV row, the way
-    XGBoost did before April 2022 (FORMAT.md §7.4); it decodes only next to a request.
+    XGBoost did before April 2022 (docs/decoders.md §7); it decodes only next to a request.
     """
     layouts: list[str] = [
         "csv",

@@ -4,15 +4,17 @@
   compiled under the document's name and line numbers, so a traceback points into the doc.
   The blocks of docs/spark.md build their session with ``SparkSession.builder.getOrCreate()``;
   here that is a local master, with the Python workers on this interpreter.
-- Each ```sh block that runs ``arthur-capture`` runs command by command in a scratch folder
-  holding ``fixtures`` (the repository's), with this interpreter's ``bin`` first on ``PATH``;
-  every command must exit 0 or 1 (1: something was rejected), without a traceback.
+- Each ```sh block that runs ``arthur-capture`` (or the local Arthur) runs command by command
+  in a scratch folder holding ``fixtures`` (the repository's), with this interpreter's ``bin``
+  first on ``PATH``; every command must exit 0 or 1 (1: something was rejected), without a
+  traceback.
 - Each ```console block runs its ``$ `` commands the same way, and their output (stdout and
   stderr) must be the lines shown under them. ``…`` in a shown line stands for any text; a
   line that is only ``…`` stands for any number of lines.
 - ``python -m arthur_capture.testing`` (the local Arthur) starts in the background, as in a
-  second shell: the command returns once the server prints its URL, and the server runs on
-  for the later shell blocks of the same document, then stops.
+  second shell: the command returns once the server prints its URL (the one a ``# http://…``
+  comment under it shows, if any). The server stays up for the rest of its block and, started
+  afresh, for each later shell block of the same document.
 
 Other blocks (```json, ```toml, ```text, and shell blocks that install or set things up) are
 shown, not run.
@@ -63,16 +65,10 @@ SPARK_ENV = {
     "PYSPARK_PYTHON": sys.executable,
     "PYSPARK_DRIVER_PYTHON": sys.executable,
     "SPARK_LOCAL_IP": "127.0.0.1",
-    "PYSPARK_SUBMIT_ARGS": " ".join(
-        (
-            "--master local[2]",
-            "--conf spark.ui.enabled=false",
-            "--conf spark.ui.showConsoleProgress=false",
-            "--conf spark.sql.shuffle.partitions=2",
-            "--conf spark.driver.host=127.0.0.1",
-            "--conf spark.driver.bindAddress=127.0.0.1",
-            "pyspark-shell",
-        )
+    "PYSPARK_SUBMIT_ARGS": (
+        "--master local[2] --conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false"
+        " --conf spark.sql.shuffle.partitions=2 --conf spark.driver.host=127.0.0.1"
+        " --conf spark.driver.bindAddress=127.0.0.1 pyspark-shell"
     ),
 }
 
@@ -198,10 +194,11 @@ def commands_of(block: Block) -> list[Command]:
 
 
 def runs(block: Block) -> bool:
-    """Whether a shell block is run: every console block; a sh block that runs the CLI."""
+    """Whether a shell block is run: every console block; a sh block that runs the CLI or the
+    local Arthur (installs, builds and jobs for other machines are shown, not run)."""
     if block.language == "console":
         return True
-    return block.language == "sh" and any(c.runs_cli for c in commands_of(block))
+    return block.language == "sh" and any(c.runs_cli or c.is_server for c in commands_of(block))
 
 
 def matches(expected: tuple[str, ...], actual: str) -> bool:
@@ -300,7 +297,9 @@ class Shell:
         assert "Traceback" not in result.stdout, shown
         if command.expected is not None:
             expected = "\n".join(command.expected)
-            assert matches(command.expected, result.stdout), f"{shown}\n--- the doc shows:\n{expected}"
+            assert matches(command.expected, result.stdout), (
+                f"{shown}\n--- the doc shows:\n{expected}"
+            )
 
 
 def _scratch(tmp_path: Path) -> Path:
@@ -385,8 +384,9 @@ def test_every_example_is_collected() -> None:
         if block.language in {"py", "python3", "bash", "shell", "shell-session"}:
             pytest.fail(f"{block.name}: say ```python, ```sh or ```console, so it is run")
         if block.language == "sh" and not runs(block):
-            # Shown, not run: installs and set-up. They must not call the CLI on the side.
-            assert "arthur-capture " not in block.code.replace("'arthur-capture[", ""), block.name
+            # Shown, not run (installs, dev.py, jobs): none may call the CLI another way.
+            for command in commands_of(block):
+                assert not any(w.endswith("/arthur-capture") for w in command.words), block.name
 
 
 def test_the_output_matcher() -> None:

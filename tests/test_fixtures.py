@@ -4,7 +4,7 @@ Each ``fixtures/<group>/<NAME>.jsonl`` (or ``.jsonl.gz``) has a ``<NAME>.expecte
 beside it: ``records`` (Arthur inference objects as ``arthur-capture convert`` writes them),
 ``rejects`` (reason, line, event_id, index), ``summary`` (the ledger) and, when the fixture
 needs reader options, ``options``. The expectations were worked out from the documented rules
-(docs/decoders.md, FORMAT.md, BAD_INPUTS.md), not dumped from the program.
+(docs/decoders.md, docs/arthur.md), not dumped from the program.
 """
 
 from __future__ import annotations

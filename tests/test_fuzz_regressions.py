@@ -13,7 +13,7 @@ import gzip
 import io
 import traceback
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -37,7 +37,6 @@ from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import IO
 
 
 CRASHERS = ROOT / "fuzz" / "crashers"
@@ -161,8 +160,7 @@ def test_short_reads_still_find_the_bom_and_the_gzip_magic(step: int, wrap: str)
     data = gzip.compress(body) if "gzip" in wrap else body
     expected = read_records(data)
     assert len(expected.records) == 1
-    # Any object with read() is a source; Source names only IO[bytes], hence the casts.
-    result = read_records(cast("IO[bytes]", ShortReads(data, step)))
+    result = read_records(ShortReads(data, step))
     assert [new_inference(r) for r in result.records] == [
         new_inference(r) for r in expected.records
     ]
@@ -190,6 +188,6 @@ class _PeeksOneByte:
 def test_a_source_with_a_short_peek_and_no_read1_is_read_whole() -> None:
     line = (ROOT / "fixtures" / "demo" / "demo.jsonl").read_bytes().split(b"\n")[0] + b"\n"
     for data in (b"\xef\xbb\xbf" + line + line, gzip.compress(line + line)):
-        result = read_records(cast("IO[bytes]", _PeeksOneByte(data)))
+        result = read_records(_PeeksOneByte(data))
         assert len(result.records) == 2 * len(read_records(line).records)
         assert not result.rejects

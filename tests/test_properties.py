@@ -1,4 +1,4 @@
-"""Property tests (BAD_INPUTS.md §7): round trip, ledger, truncation, concatenation,
+"""Property tests: round trip, ledger, truncation, concatenation,
 determinism, isolation of corrupt lines, and "only our errors escape"."""
 
 from __future__ import annotations

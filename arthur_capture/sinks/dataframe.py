@@ -5,7 +5,7 @@ each decoded call from the reader's one stream (:meth:`CaptureReader.iter_calls`
 exactly the reader's rules) and files the decoded rows by their layout without naming them
 or building records. :func:`records_to_dataframe` adds records row by row. Both feed the
 same :class:`_Columns` builder, which makes every column in one step from an object array
-(``infer_objects``), so the two paths give equal frames (``tests/sinks/test_dataframe.py``
+(``infer_objects``), so the two paths give equal frames (``tests/test_fast_paths.py``
 checks it on every fixture and on generated files).
 """
 

@@ -1,6 +1,6 @@
 """A small local stand-in for Arthur's v3 inference API, for tests and demos.
 
-It speaks the documented contract (``/work/shared/spec/ARTHUR.md``, see ``docs/upload.md``):
+It speaks Arthur's documented v3 contract (described in ``docs/upload.md``):
 ``Authorization: <token>`` (no ``Bearer``), ``POST /inferences`` answered 207 with one
 ``{"status", "message"}`` per record in request order, ``/inferences/file`` (Parquet or
 JSON, multipart), ground-truth ``PATCH`` and batch closing. It keeps what it accepted, keyed

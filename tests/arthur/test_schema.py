@@ -690,7 +690,7 @@ def test_timestamp_refuses_other_values(value: Any) -> None:
 def test_non_finite_floats_are_null_for_every_scalar_type(
     value: float, value_type: ValueType
 ) -> None:
-    # Arthur's SDK sends NaN and ±Infinity as null in every scalar value (ARTHUR.md §9)
+    # Arthur's SDK sends NaN and ±Infinity as null in every scalar value
     assert coerce(value, value_type) is None
 
 
