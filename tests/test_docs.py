@@ -14,7 +14,8 @@
 - ``python -m arthur_capture.testing`` (the local Arthur) starts in the background, as in a
   second shell: the command returns once the server prints its URL (the one a ``# http://…``
   comment under it shows, if any). The server stays up for the rest of its block and, started
-  afresh, for each later shell block of the same document.
+  afresh, for each later shell block of the same document. The doc's fixed port (``--port N``,
+  ``127.0.0.1:N``) is moved to a free one, the same in every command, so runs may overlap.
 
 Other blocks (```json, ```toml, ```text, and shell blocks that install or set things up) are
 shown, not run.
@@ -26,6 +27,7 @@ import os
 import queue
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import threading
@@ -180,11 +182,16 @@ def commands_of(block: Block) -> list[Command]:
         return commands
     current: str | None = None
     output: list[str] = []
-    for line in _logical_lines(block.code):
-        if line.startswith("$ "):
+    continued = False  # a ``\`` ends the command line: the next line goes on with it
+    for line in block.code.splitlines():
+        if continued:
+            assert current is not None
+            current, continued = current + line.removesuffix("\\"), line.endswith("\\")
+        elif line.startswith("$ "):
             if current is not None:
                 commands.append(_command(current, tuple(output)))
-            current, output = line[2:], []
+            current, output = line[2:].removesuffix("\\"), []
+            continued = line.endswith("\\")
         else:
             assert current is not None, f"{block.name}: output before the first $ command"
             output.append(line)
@@ -310,10 +317,40 @@ def _scratch(tmp_path: Path) -> Path:
 SHELL_BLOCKS = [b for b in BLOCKS if b.language in SHELL_LANGUAGES and runs(b)]
 
 
+_PORT = re.compile(r"(?<=--port )\d+\b|(?<=127\.0\.0\.1:)\d+\b")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _on_free_ports(commands: list[Command], ports: dict[str, str]) -> list[Command]:
+    """The commands with the doc's fixed ports moved to free ones (runs may overlap)."""
+
+    def free(match: re.Match[str]) -> str:
+        if match.group() not in ports:
+            ports[match.group()] = str(_free_port())
+        return ports[match.group()]
+
+    def move(text: str) -> str:
+        return _PORT.sub(free, text)
+
+    moved = []
+    for command in commands:
+        again = _command(move(command.text), command.expected)
+        url = None if command.url is None else move(command.url)
+        moved.append(Command(again.text, again.words, again.expected, url))
+    return moved
+
+
 @pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.name)
 def test_shell_block(block: Block, tmp_path: Path) -> None:
     cwd = _scratch(tmp_path)
     servers: list[Server] = []
+    ports: dict[str, str] = {}
     try:
         # Servers started by earlier blocks of the document are still up (another shell).
         for earlier in BLOCKS:
@@ -322,11 +359,11 @@ def test_shell_block(block: Block, tmp_path: Path) -> None:
             if earlier.language not in SHELL_LANGUAGES:
                 continue
             other = Shell(cwd, servers)
-            for command in commands_of(earlier):
+            for command in _on_free_ports(commands_of(earlier), ports):
                 if command.is_export or command.is_server:
                     other.run(command, where=earlier.name)
         shell = Shell(cwd, servers)
-        for command in commands_of(block):
+        for command in _on_free_ports(commands_of(block), ports):
             shell.run(command, where=block.name)
     finally:
         for server in servers:
@@ -357,17 +394,22 @@ PYTHON_BLOCKS = [b for b in BLOCKS if b.language == "python" and not b.spark]
 SPARK_BLOCKS = [b for b in BLOCKS if b.language == "python" and b.spark]
 
 
-@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=lambda b: b.name)
-def test_python_block(block: Block) -> None:
+def _python_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    run_python(block, env, PYTHON_TIMEOUT)
+    env["TMPDIR"] = str(tmp_path)  # what a block writes with tempfile lands in pytest's folder
+    return env
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=lambda b: b.name)
+def test_python_block(block: Block, tmp_path: Path) -> None:
+    run_python(block, _python_env(tmp_path), PYTHON_TIMEOUT)
 
 
 @pytest.mark.spark
 @pytest.mark.slow
 @pytest.mark.parametrize("block", SPARK_BLOCKS, ids=lambda b: b.name)
-def test_spark_block(block: Block) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+def test_spark_block(block: Block, tmp_path: Path) -> None:
+    env = _python_env(tmp_path)
     env.update(SPARK_ENV)
     run_python(block, env, SPARK_TIMEOUT)
 
