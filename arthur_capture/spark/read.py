@@ -20,6 +20,7 @@ from pyspark import StorageLevel
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
 from arthur_capture.arthur.mapping import SchemaMapper
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.reading import CaptureReader, Ledger
 from arthur_capture.spark._decode import ReadPlan, decode_partition
 from arthur_capture.spark._session import conf_bytes, session_conf
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType
 
     from arthur_capture.arthur.contract import ValueType
-    from arthur_capture.arthur.schema import ModelSchema
+    from arthur_capture.arthur.schema import SchemaLike
 
 __all__ = [
     "DEFAULT_PATH_GLOB",
@@ -229,7 +230,7 @@ def read_captures(
     spark: SparkSession,
     paths: Any,
     *,
-    schema: ModelSchema | None = None,
+    schema: SchemaLike | None = None,
     value_columns: Mapping[str, str | DataType | ValueType] | None = None,
     path_glob_filter: str | None = DEFAULT_PATH_GLOB,
     recursive: bool = True,
@@ -245,7 +246,8 @@ def read_captures(
         paths: Paths, directories, globs or ``s3a://`` prefixes, a :class:`CaptureFile`, or a
             listing (a sequence of them; pass ``path_glob_filter=None`` if its names do not
             end in ``.jsonl``).
-        schema: An Arthur model schema: values are mapped onto its attributes and coerced;
+        schema: An Arthur model schema, or the path of its JSON file: values are mapped onto
+            its attributes and coerced;
             the value columns are the ``PIPELINE_INPUT``, ``NON_INPUT_DATA`` and
             ``PREDICTED_VALUE`` attributes in stage and position order, typed by
             :func:`~arthur_capture.spark.spark_type` (implicit ones included; null when
@@ -277,6 +279,7 @@ def read_captures(
     """
     if schema is not None and value_columns is not None:
         raise ValueError("pass a schema or value_columns, not both")
+    schema = ModelSchema.of(schema) if schema is not None else None
     refused = _REFUSED_OPTIONS.intersection(reader_options)
     if refused:
         msg = f"option(s) {', '.join(sorted(refused))} cannot be used here"

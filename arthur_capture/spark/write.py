@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 from pyspark.sql.types import StringType
 
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.sinks.parquet import DEFAULT_CHUNK_ROWS
 from arthur_capture.spark._session import session_conf
 from arthur_capture.spark._types import ARTHUR_COLUMNS, implicit, role
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType
 
     from arthur_capture.arthur.contract import ValueType
-    from arthur_capture.arthur.schema import ModelSchema
+    from arthur_capture.arthur.schema import SchemaLike
     from arthur_capture.reading import Ledger
 
 __all__ = ["BackfillResult", "backfill", "to_arthur_frame", "write_inferences_parquet"]
@@ -129,7 +130,7 @@ def backfill(
     paths: Any,
     output: str,
     *,
-    schema: ModelSchema | None = None,
+    schema: SchemaLike | None = None,
     value_columns: Mapping[str, str | DataType | ValueType] | None = None,
     batch_id: str | None = None,
     rejects_output: str | None = None,
@@ -159,6 +160,7 @@ def backfill(
     """
     if schema is None and value_columns is None:
         raise ValueError("Arthur's Parquet needs typed columns: pass schema= or value_columns=")
+    schema = ModelSchema.of(schema) if schema is not None else None
     if schema is not None and schema.is_batch and batch_id is None:
         raise ValueError("the model is a batch model: pass batch_id=")
     # An uncompressed cache: compressing the decoded rows cost more CPU than it saved here.

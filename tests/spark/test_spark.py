@@ -279,6 +279,8 @@ def test_model_fixtures_with_schema_match_the_core_reader(spark: SparkSession, n
     schema = model(name)
     path = FIXTURES / "arthur" / f"{name}.jsonl"
     frames = acs.read_captures(spark, str(path), schema=schema).persist()
+    by_path = acs.read_captures(spark, str(path), schema=FIXTURES / "arthur" / f"{name}.model.json")
+    assert by_path.value_columns == frames.value_columns
     try:
         sent = [a for a in schema.attributes if a.stage in SEND_STAGES]
         assert set(frames.value_columns) == {a.name for a in sent}
