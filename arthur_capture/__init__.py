@@ -2,8 +2,8 @@
 
 The core (events, decoders, records, reading) is sans-IO and light: importing it loads
 pydantic and orjson, never pandas, pyarrow, boto3 or an HTTP client, nor the layers above
-it. Those load when first used: :func:`to_dataframe` (pandas), :class:`ModelSchema` and
-:class:`SchemaMapper` (:mod:`arthur_capture.arthur`).
+it. Those load when first used: :func:`to_dataframe` (pandas), :class:`ModelSchema`,
+:class:`SchemaMapper` and the ``ArthurError`` family (:mod:`arthur_capture.arthur`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,6 @@ from arthur_capture.decoders import (
     parse_media_type,
 )
 from arthur_capture.errors import (
-    ArthurAPIError,
-    ArthurAuthError,
-    ArthurError,
-    ArthurUnavailableError,
     CaptureError,
     CoercionError,
     CountMismatchError,
@@ -75,6 +71,12 @@ from arthur_capture.records import (
 )
 
 if TYPE_CHECKING:
+    from arthur_capture.arthur.errors import (
+        ArthurAPIError,
+        ArthurAuthError,
+        ArthurError,
+        ArthurUnavailableError,
+    )
     from arthur_capture.arthur.mapping import SchemaMapper
     from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.sinks.dataframe import CaptureFrame, records_to_dataframe, to_dataframe
@@ -152,6 +154,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ArthurError": "arthur_capture.arthur.errors",
+    "ArthurAPIError": "arthur_capture.arthur.errors",
+    "ArthurAuthError": "arthur_capture.arthur.errors",
+    "ArthurUnavailableError": "arthur_capture.arthur.errors",
     "to_dataframe": "arthur_capture.sinks.dataframe",
     "records_to_dataframe": "arthur_capture.sinks.dataframe",
     "CaptureFrame": "arthur_capture.sinks.dataframe",

@@ -33,23 +33,18 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
         │   └── ArthurAuthError                       401 or 403
         └── ArthurUnavailableError(…, ConnectionError)  retries ran out
 
-A data error (a line, payload, expansion or mapping error) never escapes the per-line
-loop of the reader: it becomes a :class:`~arthur_capture.Reject`.
+The ``ArthurError`` branch is defined by the layer that raises it,
+:mod:`arthur_capture.arthur.errors` (its errors carry the upload's partial result); every
+other class is defined here. A data error (a line, payload, expansion or mapping error)
+never escapes the per-line loop of the reader: it becomes a :class:`~arthur_capture.Reject`.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from arthur_capture.arthur.results import UploadResult
+from typing import Any
 
 __all__ = [
-    "ArthurAPIError",
-    "ArthurAuthError",
-    "ArthurError",
-    "ArthurUnavailableError",
     "CaptureError",
     "CoercionError",
     "CountMismatchError",
@@ -264,56 +259,3 @@ class ParquetError(CaptureError, ValueError):
 
 class MissingDependencyError(CaptureError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` to run."""
-
-
-class ArthurError(CaptureError):
-    """Base of the uploader's errors.
-
-    Attributes:
-        result: What had been done before the error (records accepted, refused, failed),
-            when the error stopped an upload; ``None`` otherwise.
-    """
-
-    def __init__(self, message: str, *, result: UploadResult | None = None) -> None:
-        """Create the error with a message and, for an upload, its partial result."""
-        super().__init__(message)
-        self.result = result
-
-
-class ArthurAPIError(ArthurError):
-    """Arthur answered with a status that is not retried (a 4xx other than 429, or a 3xx).
-
-    Attributes:
-        status: The HTTP status code.
-    """
-
-    def __init__(self, message: str, status: int, *, result: UploadResult | None = None) -> None:
-        """Create the error with Arthur's status."""
-        super().__init__(message, result=result)
-        self.status = status
-
-
-class ArthurAuthError(ArthurAPIError):
-    """401 or 403: the token is missing, wrong, expired, or lacks ``raw_data write``."""
-
-
-class ArthurUnavailableError(ArthurError, ConnectionError):
-    """A request still failed (5xx, 429, timeout, connection error) after every retry.
-
-    Attributes:
-        status: The last HTTP status, or ``None`` when no answer came.
-        attempts: How many times the request was sent.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None,
-        attempts: int,
-        result: UploadResult | None = None,
-    ) -> None:
-        """Create the error with the last status and the number of attempts."""
-        super().__init__(message, result=result)
-        self.status = status
-        self.attempts = attempts

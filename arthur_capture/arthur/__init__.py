@@ -23,15 +23,15 @@ from arthur_capture.arthur.contract import (
     ValueType,
     new_inference,
 )
-from arthur_capture.arthur.ground_truth import GroundTruth, GroundTruthJoiner
-from arthur_capture.arthur.mapping import SchemaMapper, coerce
-from arthur_capture.arthur.schema import Attribute, AttributeCategory, ModelSchema, SchemaLike
-from arthur_capture.errors import (
+from arthur_capture.arthur.errors import (
     ArthurAPIError,
     ArthurAuthError,
     ArthurError,
     ArthurUnavailableError,
 )
+from arthur_capture.arthur.ground_truth import GroundTruth, GroundTruthJoiner
+from arthur_capture.arthur.mapping import SchemaMapper, coerce
+from arthur_capture.arthur.schema import Attribute, AttributeCategory, ModelSchema, SchemaLike
 
 if TYPE_CHECKING:
     from arthur_capture.arthur._items import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE

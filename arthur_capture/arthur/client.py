@@ -32,7 +32,7 @@ The parts, one job each: :mod:`.results` (what an upload reports), :mod:`._retry
 policy and its waits), :mod:`._items` (records as checked, serialised request items, and
 chunking), :mod:`._settle` (Arthur's answers into the result's buckets). This module holds
 the client: the HTTP requests and what each status means. Errors are in
-:mod:`arthur_capture.errors` (``ArthurError`` and its subclasses).
+:mod:`arthur_capture.arthur.errors` (``ArthurError`` and its subclasses).
 """
 
 from __future__ import annotations
@@ -67,18 +67,18 @@ from arthur_capture.arthur._retry import (
 )
 from arthur_capture.arthur._secret import REDACTED, Secret
 from arthur_capture.arthur._settle import MAX_MESSAGE, Settlement
+from arthur_capture.arthur.errors import (
+    ArthurAPIError,
+    ArthurAuthError,
+    ArthurError,
+    ArthurUnavailableError,
+)
 from arthur_capture.arthur.results import (
     ChunkFailure,
     FailedRecord,
     FileUploadResult,
     Refusal,
     UploadResult,
-)
-from arthur_capture.errors import (
-    ArthurAPIError,
-    ArthurAuthError,
-    ArthurError,
-    ArthurUnavailableError,
 )
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ up; 2 for usage, I/O and authentication errors.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from arthur_capture.reading import CaptureReader, Ledger
 from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator, Sequence
 
     from arthur_capture.arthur import UploadResult

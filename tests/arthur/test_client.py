@@ -26,11 +26,11 @@ from arthur_capture.arthur import (
     UploadResult,
 )
 from arthur_capture.arthur.contract import Stage, ValueType
+from arthur_capture.arthur.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
 from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.cli import build_parser
 from arthur_capture.cli import main as cli_main
 from arthur_capture.cli import upload as upload_command
-from arthur_capture.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
 from arthur_capture.records import InferenceRecord
 from arthur_capture.testing.local_arthur import LocalArthur
 

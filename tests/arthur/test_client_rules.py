@@ -25,12 +25,8 @@ from arthur_capture.arthur import (
     UploadResult,
 )
 from arthur_capture.arthur._retry import backoff, parse_retry_after
-from arthur_capture.errors import (
-    ArthurAPIError,
-    ArthurAuthError,
-    ArthurUnavailableError,
-    CaptureError,
-)
+from arthur_capture.arthur.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
+from arthur_capture.errors import CaptureError
 from arthur_capture.records import InferenceRecord
 
 if TYPE_CHECKING:
