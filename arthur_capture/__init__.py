@@ -8,10 +8,11 @@ it. Those load when first used: :func:`to_dataframe` (pandas), :class:`ModelSche
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from arthur_capture._api import iter_calls, iter_records, read_records
 from arthur_capture._json import dumps_json
+from arthur_capture._lazy import lazy_attributes
 from arthur_capture.decoders import (
     CSVDecoder,
     Decoder,
@@ -164,14 +165,6 @@ _LAZY = {
     "ModelSchema": "arthur_capture.arthur.schema",
     "SchemaMapper": "arthur_capture.arthur.mapping",
 }
+"""Names of the layers above the core, loaded (with pandas, for the frames) on first use."""
 
-
-def __getattr__(name: str) -> Any:
-    """Load the layers above the core (and pandas) only when one of their names is used."""
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'arthur_capture' has no attribute {name!r}"
-        raise AttributeError(msg)
-    import importlib  # noqa: PLC0415
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

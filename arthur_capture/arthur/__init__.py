@@ -12,9 +12,9 @@ without any extra; :class:`RetryPolicy` (:mod:`._retry`) with tenacity; :class:`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from arthur_capture._lazy import lazy_attributes
 from arthur_capture.arthur.contract import (
     MAX_PARTNER_ID_LENGTH,
     NEW_INFERENCE_FIELDS,
@@ -78,31 +78,18 @@ __all__ = [
 ]
 
 _LAZY: Final = {
-    "ArthurClient": "client",
-    "RetryPolicy": "_retry",
-    "DEFAULT_CHUNK_SIZE": "_items",
-    "MAX_CHUNK_SIZE": "_items",
-    "ChunkFailure": "results",
-    "FailedRecord": "results",
-    "FileUploadResult": "results",
-    "Refusal": "results",
-    "UploadResult": "results",
-    "Secret": "_secret",
+    "ArthurClient": "arthur_capture.arthur.client",
+    "RetryPolicy": "arthur_capture.arthur._retry",
+    "DEFAULT_CHUNK_SIZE": "arthur_capture.arthur._items",
+    "MAX_CHUNK_SIZE": "arthur_capture.arthur._items",
+    "ChunkFailure": "arthur_capture.arthur.results",
+    "FailedRecord": "arthur_capture.arthur.results",
+    "FileUploadResult": "arthur_capture.arthur.results",
+    "Refusal": "arthur_capture.arthur.results",
+    "UploadResult": "arthur_capture.arthur.results",
+    "Secret": "arthur_capture.arthur._secret",
 }
 """Names loaded on first use, and the module (in this package) each comes from."""
 
 
-def __getattr__(name: str) -> Any:
-    """Load an uploader name (and only what it needs: httpx for the client) on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'arthur_capture.arthur' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, lazy ones included."""
-    return sorted(__all__)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from arthur_capture.cli import convert, preview, upload, validate
 from arthur_capture.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError, common_parser
@@ -19,15 +19,23 @@ from arthur_capture.errors import CaptureError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+
+class _Command(NamedTuple):
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str | None = None
+
 
 _COMMANDS = {
-    "preview": preview.run,
-    "convert": convert.run,
-    "validate": validate.run,
-    "upload": upload.run,
+    "preview": _Command(preview.HELP, preview.configure, preview.run),
+    "convert": _Command(convert.HELP, convert.configure, convert.run),
+    "validate": _Command(validate.HELP, validate.configure, validate.run),
+    "upload": _Command(upload.HELP, upload.configure, upload.run, upload.DESCRIPTION),
 }
 
 
@@ -46,10 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    preview.add_parser(commands, common)
-    convert.add_parser(commands, common)
-    validate.add_parser(commands, common)
-    upload.add_parser(commands, common)
+    for name, command in _COMMANDS.items():
+        command.configure(
+            commands.add_parser(
+                name, parents=[common], help=command.help, description=command.description
+            )
+        )
     return parser
 
 
@@ -58,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return _COMMANDS[args.command](args)
+        return _COMMANDS[args.command].run(args)
     except UsageError as exc:
         print(f"arthur-capture: {exc}", file=sys.stderr)
         return EXIT_USAGE

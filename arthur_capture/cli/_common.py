@@ -58,7 +58,7 @@ def _content_type_pair(text: str) -> tuple[str, str]:
     return old.strip(), new.strip()
 
 
-def common_parser() -> argparse.ArgumentParser:
+def common_parser() -> Parser:
     """The reading options every command takes (``FILE...``, ``--sniff``, ``--schema``…)."""
     common = Parser(add_help=False)
     common.add_argument("files", nargs="+", metavar="FILE", help="capture files (.jsonl, or gzip)")

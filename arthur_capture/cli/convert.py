@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
 from arthur_capture._json import dumps_json
 from arthur_capture.cli._common import (
@@ -26,28 +26,29 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable, Iterator
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "configure", "run"]
 
 
-def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``convert`` to the subcommands."""
-    convert = commands.add_parser(
-        "convert", parents=[common], help="write Arthur inference objects as JSON lines"
-    )
-    convert.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
-    convert.add_argument("--rejects", metavar="REJECTS.jsonl", help="dead-letter file for rejects")
-    convert.add_argument("--summary", metavar="SUMMARY.json", help="write the ledger as JSON")
-    convert.add_argument(
+HELP: Final = "write Arthur inference objects as JSON lines"
+"""The one-line help of ``convert``."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``convert`` (the reading options come from the common parser)."""
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    parser.add_argument("--rejects", metavar="REJECTS.jsonl", help="dead-letter file for rejects")
+    parser.add_argument("--summary", metavar="SUMMARY.json", help="write the ledger as JSON")
+    parser.add_argument(
         "--format",
         choices=("jsonl", "json", "parquet"),
         default="jsonl",
         help="JSON lines (default), one JSON array (POST /inferences), or Parquet files "
         "(/inferences/file; needs -o and pyarrow)",
     )
-    convert.add_argument(
+    parser.add_argument(
         "--batch-id", metavar="ID", help="batch_id for every inference (batch models)"
     )
-    convert.add_argument(
+    parser.add_argument(
         "--chunk-rows",
         type=int,
         default=500_000,

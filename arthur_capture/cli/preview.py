@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
 from arthur_capture.cli._common import (
     EXIT_OK,
@@ -20,15 +20,16 @@ from arthur_capture.records import InferenceRecord, Reject
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "configure", "run"]
 
 
-def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``preview`` to the subcommands."""
-    preview = commands.add_parser(
-        "preview", parents=[common], help="print the first records as a table and the ledger"
-    )
-    preview.add_argument(
+HELP: Final = "print the first records as a table and the ledger"
+"""The one-line help of ``preview``."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``preview`` (the reading options come from the common parser)."""
+    parser.add_argument(
         "-n", "--limit", type=int, default=10, help="records to show (default: %(default)s)"
     )
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from arthur_capture.arthur import UploadResult
     from arthur_capture.records import InferenceRecord
 
-__all__ = ["TOKEN_ENV", "add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "TOKEN_ENV", "configure", "run"]
 
 TOKEN_ENV: Final = "ARTHUR_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a secret
 """The environment variable the token is read from (the name Arthur's SageMaker Lambda uses)."""
@@ -37,18 +37,18 @@ EXIT_PROBLEMS: Final = 1
 EXIT_USAGE: Final = 2
 
 
-def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``upload`` to the subcommands; ``common`` holds the reading options."""
-    parser = commands.add_parser(
-        "upload",
-        parents=[common],
-        help="send the inferences to Arthur (token from $ARTHUR_ACCESS_TOKEN)",
-        description=(
-            "Read capture files and send their inferences to Arthur's v3 API in chunks, "
-            "retrying 5xx, 429, timeouts and connection errors. The token is read from "
-            f"${TOKEN_ENV} only."
-        ),
-    )
+HELP: Final = "send the inferences to Arthur (token from $ARTHUR_ACCESS_TOKEN)"
+"""The one-line help of ``upload``."""
+DESCRIPTION: Final = (
+    "Read capture files and send their inferences to Arthur's v3 API in chunks, "
+    "retrying 5xx, 429, timeouts and connection errors. The token is read from "
+    f"${TOKEN_ENV} only."
+)
+"""What ``upload --help`` says of it."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``upload`` (the reading options come from the common parser)."""
     parser.add_argument(
         "--host", help="Arthur's address, e.g. https://app.arthur.ai (default: $ARTHUR_HOST)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
 from arthur_capture.cli._common import (
     EXIT_OK,
@@ -21,17 +21,16 @@ from arthur_capture.records import Reject
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "configure", "run"]
 
 
-def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``validate`` to the subcommands."""
-    validate = commands.add_parser(
-        "validate",
-        parents=[common],
-        help="dry run: count the inferences that would fail, by reason, with examples",
-    )
-    validate.add_argument(
+HELP: Final = "dry run: count the inferences that would fail, by reason, with examples"
+"""The one-line help of ``validate``."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``validate`` (the reading options come from the common parser)."""
+    parser.add_argument(
         "--examples", type=int, default=3, metavar="N", help="examples per reason (default: 3)"
     )
 

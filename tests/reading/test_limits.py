@@ -248,6 +248,7 @@ process had before ``exec`` in ``ru_maxrss``, so a child of the (large) pytest p
 report pytest's size: this small launcher is the reading process's parent instead."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["plain", "gzip"])
 def test_a_1_gb_line_is_skipped_with_bounded_memory(form: str) -> None:
     launched = subprocess.run(  # noqa: S603 - our own interpreter and scripts
