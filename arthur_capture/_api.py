@@ -68,10 +68,8 @@ def iter_records(
 def iter_calls(
     *sources: Source, schema: SchemaLike | None = None, **options: Unpack[ReaderOptions]
 ) -> CaptureStream[Call | Reject]:
-    """Stream decoded calls and line rejects, one item per line (arguments as :func:`read_records`).
+    """Stream decoded calls and line rejects, one item per line (as :func:`read_records`).
 
-    Raises:
-        InvalidSourceError: An argument is not a source.
-        SchemaError: The schema cannot be loaded.
+    Nothing is read until the stream is iterated; a bad argument or schema raises at once.
     """
     return reader(schema, **options).iter_calls(*sources)

@@ -7,17 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Final
 
 from arthur_capture._json import dumps_json
-from arthur_capture.cli._common import (
-    EXIT_OK,
-    EXIT_REJECTS,
-    DeadLetters,
-    UsageError,
-    load_schema,
-    open_out,
-    reader_of,
-    strict_stop,
-    summary_line,
-)
+from arthur_capture.cli import _common
 from arthur_capture.errors import ParquetError, RejectedError
 from arthur_capture.records import Call, InferenceRecord, Reject
 from arthur_capture.sinks.jsonl import InferenceWriter, call_json
@@ -34,7 +24,7 @@ HELP: Final = "write Arthur inference objects as JSON lines"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``convert`` (the reading options come from the common parser)."""
+    """``convert`` writes to ``-o`` in a ``--format``, with dead letters and a summary."""
     parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     parser.add_argument("--rejects", metavar="REJECTS.jsonl", help="dead-letter file for rejects")
     parser.add_argument("--summary", metavar="SUMMARY.json", help="write the ledger as JSON")
@@ -57,7 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _records(calls: Iterable[Call | Reject], dead: DeadLetters) -> Iterator[InferenceRecord]:
+def _records(
+    calls: Iterable[Call | Reject], dead: _common.DeadLetters
+) -> Iterator[InferenceRecord]:
     """The records of the calls; rejects go to the dead letters, ``--strict`` stops cleanly."""
     try:
         for item in calls:
@@ -70,27 +62,29 @@ def _records(calls: Iterable[Call | Reject], dead: DeadLetters) -> Iterator[Infe
         _stopped(dead, exc)
 
 
-def _stopped(dead: DeadLetters, exc: RejectedError) -> None:
+def _stopped(dead: _common.DeadLetters, exc: RejectedError) -> None:
     if isinstance(exc.reject, Reject):
         dead.write(exc.reject)
     else:  # pragma: no cover - the reader always raises with a Reject
         dead.rejected = True
-    strict_stop(exc.message)
+    _common.strict_stop(exc.message)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``convert``; returns the exit status."""
-    schema = load_schema(args.schema)
-    reader = reader_of(args, schema)
+    schema = _common.load_schema(args.schema)
+    reader = _common.reader_of(args, schema)
     if args.format == "parquet" and (args.output is None or args.output == "-"):
-        raise UsageError("--format parquet needs -o OUT.parquet")
+        raise _common.UsageError("--format parquet needs -o OUT.parquet")
     if args.chunk_rows < 1:
-        raise UsageError("--chunk-rows must be positive")
+        raise _common.UsageError("--chunk-rows must be positive")
     if schema is not None and schema.is_batch and args.batch_id is None:
-        raise UsageError("the model is a batch model: Arthur needs --batch-id for its inferences")
+        raise _common.UsageError(
+            "the model is a batch model: Arthur needs --batch-id for its inferences"
+        )
     calls = reader.iter_calls(*args.files)
-    with open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as handle:
-        dead = DeadLetters(handle)
+    with _common.open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as handle:
+        dead = _common.DeadLetters(handle)
         if args.format == "parquet":
             from arthur_capture.sinks.parquet import write_parquet  # noqa: PLC0415
 
@@ -103,13 +97,15 @@ def run(args: argparse.Namespace) -> int:
                     chunk_rows=args.chunk_rows,
                 )
             except ParquetError as exc:
-                raise UsageError(exc.message) from exc
+                raise _common.UsageError(exc.message) from exc
             except OSError as exc:
-                raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+                raise _common.UsageError(
+                    f"cannot write {args.output}: {exc.strerror or exc}"
+                ) from exc
             print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
         else:
             with (
-                open_out(args.output) as out,
+                _common.open_out(args.output) as out,
                 InferenceWriter(out, format=args.format, batch_id=args.batch_id) as writer,
             ):
                 try:
@@ -132,6 +128,6 @@ def run(args: argparse.Namespace) -> int:
             with open(args.summary, "wb") as handle:  # noqa: PTH123
                 handle.write(dumps_json(calls.ledger.to_dict()) + b"\n")
         except OSError as exc:
-            raise UsageError(f"cannot write {args.summary}: {exc.strerror or exc}") from exc
-    print(summary_line(calls.ledger), file=sys.stderr)
-    return EXIT_REJECTS if dead.rejected else EXIT_OK
+            raise _common.UsageError(f"cannot write {args.summary}: {exc.strerror or exc}") from exc
+    print(_common.summary_line(calls.ledger), file=sys.stderr)
+    return _common.EXIT_REJECTS if dead.rejected else _common.EXIT_OK

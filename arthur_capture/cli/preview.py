@@ -5,15 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Final
 
-from arthur_capture.cli._common import (
-    EXIT_OK,
-    EXIT_REJECTS,
-    UsageError,
-    load_schema,
-    reader_of,
-    strict_stop,
-    summary_line,
-)
+from arthur_capture.cli import _common
 from arthur_capture.errors import RejectedError
 from arthur_capture.records import InferenceRecord, Reject
 
@@ -28,7 +20,7 @@ HELP: Final = "print the first records as a table and the ledger"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``preview`` (the reading options come from the common parser)."""
+    """``preview`` shows ``--limit`` records."""
     parser.add_argument(
         "-n", "--limit", type=int, default=10, help="records to show (default: %(default)s)"
     )
@@ -76,8 +68,8 @@ def _table(records: list[InferenceRecord], max_columns: int = 6) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``preview``; returns the exit status."""
     if args.limit < 0:
-        raise UsageError("--limit must not be negative")
-    reader = reader_of(args, load_schema(args.schema))
+        raise _common.UsageError("--limit must not be negative")
+    reader = _common.reader_of(args, _common.load_schema(args.schema))
     stream = reader.iter_records(*args.files)
     ledger = stream.ledger
     shown: list[InferenceRecord] = []
@@ -89,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             elif len(shown) < args.limit:
                 shown.append(item)
     except RejectedError as exc:
-        strict_stop(exc.message)
-        return EXIT_REJECTS
+        _common.strict_stop(exc.message)
+        return _common.EXIT_REJECTS
     out = sys.stdout
     if shown:
         for line in _table(shown):
@@ -100,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("(no records)", file=out)
     print(file=out)
-    print(summary_line(ledger), file=out)
+    print(_common.summary_line(ledger), file=out)
     for reject in rejects[:5]:
         print(
             f"  rejected {reject.source}:{reject.line_number} {reject.reason}: {reject.message}",
@@ -108,4 +100,4 @@ def run(args: argparse.Namespace) -> int:
         )
     if len(rejects) > 5:
         print(f"  … {len(rejects) - 5} more reject(s)", file=out)
-    return EXIT_REJECTS if rejects else EXIT_OK
+    return _common.EXIT_REJECTS if rejects else _common.EXIT_OK

@@ -6,15 +6,7 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Final
 
-from arthur_capture.cli._common import (
-    EXIT_OK,
-    EXIT_REJECTS,
-    UsageError,
-    load_schema,
-    reader_of,
-    strict_stop,
-    summary_line,
-)
+from arthur_capture.cli import _common
 from arthur_capture.errors import RejectedError
 from arthur_capture.records import Reject
 
@@ -29,7 +21,7 @@ HELP: Final = "dry run: count the inferences that would fail, by reason, with ex
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``validate`` (the reading options come from the common parser)."""
+    """``validate`` shows ``--examples`` per reason."""
     parser.add_argument(
         "--examples", type=int, default=3, metavar="N", help="examples per reason (default: 3)"
     )
@@ -38,10 +30,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``validate``; returns the exit status."""
     if args.schema is None:
-        raise UsageError("validate needs --schema MODEL.json")
+        raise _common.UsageError("validate needs --schema MODEL.json")
     if args.examples < 0:
-        raise UsageError("--examples must not be negative")
-    stream = reader_of(args, load_schema(args.schema)).iter_records(*args.files)
+        raise _common.UsageError("--examples must not be negative")
+    stream = _common.reader_of(args, _common.load_schema(args.schema)).iter_records(*args.files)
     ledger = stream.ledger
     examples: dict[str, list[Reject]] = {}
     inferences_failed: Counter[str] = Counter()
@@ -55,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
                 if len(shown) < args.examples:
                     shown.append(item)
     except RejectedError as exc:
-        strict_stop(exc.message)
-        return EXIT_REJECTS
+        _common.strict_stop(exc.message)
+        return _common.EXIT_REJECTS
     out = sys.stdout
     print(
         f"{ledger.records} of {ledger.inferences} inference(s) in {ledger.events} event line(s) "
@@ -69,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
         for reject in examples[reason]:
             where = f"{reject.source}:{reject.line_number}"
             print(f"    {where}: {reject.message}", file=out)
-    print(summary_line(ledger), file=out)
-    return EXIT_REJECTS if inferences_failed else EXIT_OK
+    print(_common.summary_line(ledger), file=out)
+    return _common.EXIT_REJECTS if inferences_failed else _common.EXIT_OK
