@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from arthur_capture._api import iter_calls, iter_records, read_records
 from arthur_capture._json import dumps_json
-from arthur_capture._lazy import lazy_attributes
+from arthur_capture._lazy import lazy_attributes as _lazy_attributes
 from arthur_capture.decoders import (
     CSVDecoder,
     Decoder,
@@ -167,4 +167,4 @@ _LAZY = {
 }
 """Names of the layers above the core, loaded (with pandas, for the frames) on first use."""
 
-__getattr__ = lazy_attributes(__name__, _LAZY)
+__getattr__ = _lazy_attributes(__name__, _LAZY)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from arthur_capture._lazy import lazy_attributes
+from arthur_capture._lazy import lazy_attributes as _lazy_attributes
 from arthur_capture.arthur.contract import (
     MAX_PARTNER_ID_LENGTH,
     NEW_INFERENCE_FIELDS,
@@ -92,4 +92,4 @@ _LAZY: Final = {
 """Names loaded on first use, and the module (in this package) each comes from."""
 
 
-__getattr__ = lazy_attributes(__name__, _LAZY)
+__getattr__ = _lazy_attributes(__name__, _LAZY)
