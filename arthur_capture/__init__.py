@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from arthur_capture._api import iter_calls, iter_records, read_records
 from arthur_capture._json import dumps_json
 from arthur_capture._lazy import lazy_attributes as _lazy_attributes
+from arthur_capture._version import __version__
 from arthur_capture.decoders import (
     CSVDecoder,
     Decoder,
@@ -82,7 +83,6 @@ if TYPE_CHECKING:
     from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.sinks.dataframe import CaptureFrame, records_to_dataframe, to_dataframe
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",

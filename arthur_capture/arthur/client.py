@@ -585,6 +585,6 @@ class ArthurClient:
 
 
 def _version() -> str:
-    from arthur_capture import __version__  # noqa: PLC0415
+    from arthur_capture._version import __version__  # noqa: PLC0415
 
     return __version__

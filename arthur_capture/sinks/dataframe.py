@@ -14,8 +14,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
-from arthur_capture._api import iter_calls
 from arthur_capture.dependencies import require
+from arthur_capture.reading import CaptureReader
 from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
 
 if TYPE_CHECKING:
@@ -210,7 +210,11 @@ def to_dataframe(
     require("pandas", "A DataFrame")
     columns = _Columns(provenance=provenance)
     rejects: list[Reject] = []
-    stream = iter_calls(*sources, schema=schema, **options)
+    if schema is not None:
+        from arthur_capture.arthur.mapping import SchemaMapper  # noqa: PLC0415
+
+        options["mapper"] = SchemaMapper.of(schema)
+    stream = CaptureReader(**options).iter_calls(*sources)
     for item in stream:
         if isinstance(item, Reject):
             rejects.append(item)
