@@ -11,7 +11,8 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
     ├── PayloadError(CaptureError, ValueError)         a side's ``data`` cannot be decoded
     │   ├── InvalidBase64Error                        invalid_base64
     │   ├── UnknownContentTypeError(…, LookupError)   unknown_content_type
-    │   └── InvalidPayloadError                       invalid_payload
+    │   └── InvalidPayloadError                       invalid_payload, too_many_inferences,
+    │                                                 non_finite_number
     ├── ExpansionError(CaptureError, ValueError)       sides do not pair into inferences
     │   ├── CountMismatchError                        count_mismatch
     │   ├── NameConflictError                         name_conflict
@@ -80,11 +81,25 @@ class Reason(enum.StrEnum):
     INVALID_UTF8 = "invalid_utf8"
     """The line's bytes are not UTF-8 (a BOM is tolerated only at byte 0 of a file)."""
     TRUNCATED_LINE = "truncated_line"
-    """The last line of a stream has no newline and is incomplete: cut off mid-write."""
+    """The last line of a stream has no newline and is incomplete: cut off mid-write.
+
+    Also a gzip stream that ends early (cut before its trailer). The reject is on the last
+    line the stream holds: the partial line the cut fell in, or, when the cut falls between
+    lines, the last whole line, which is rejected in its place (its bytes in ``raw``), so
+    ``lines`` stays what ``wc -l`` counts on the decompressed data. A stream cut before its
+    first line is line 1. The lines before it are kept."""
     LINE_TOO_LARGE = "line_too_large"
     """The line is longer than the configured ``max_line_bytes``."""
+    TOO_MANY_BLANK_LINES = "too_many_blank_lines"
+    """More blank lines in a row than ``max_blank_lines`` (a gzip bomb of newlines).
+
+    The reject is the first blank line past the limit; the rest of that source is not read
+    (other sources are), and ``lines`` counts only the lines read."""
     INVALID_COMPRESSION = "invalid_compression"
-    """The gzip stream is corrupt; the lines before the corruption are kept."""
+    """The gzip stream is corrupt (a bad CRC or length in its trailer, or bad deflate data).
+
+    Placed as for a gzip stream cut early (``truncated_line``): on the last line the stream
+    holds, which is rejected in place of the corruption; the lines before it are kept."""
     NESTING_TOO_DEEP = "nesting_too_deep"
     """The line, or a value inside a payload, nests deeper than ``max_depth``."""
     INVALID_EVENT = "invalid_event"
@@ -97,12 +112,23 @@ class Reason(enum.StrEnum):
     """A ``BASE64`` side's ``data`` is not strict standard base64."""
     INVALID_PAYLOAD = "invalid_payload"
     """The decoder for the content type could not read the payload."""
+    TOO_MANY_INFERENCES = "too_many_inferences"
+    """A side holds more inferences than ``max_inferences_per_call``: the line is rejected."""
+    NON_FINITE_NUMBER = "non_finite_number"
+    """With ``reject_non_finite``: a JSON side holds ``NaN``, ``Infinity``, ``-Infinity`` or a
+    number that overflows to infinity (``1e400``). Without it they are read as ``null`` and
+    counted (``non_finite_values`` in the ledger)."""
     COUNT_MISMATCH = "count_mismatch"
     """The request and the response hold different numbers of inferences."""
     NAME_CONFLICT = "name_conflict"
     """The same value name appears in the request and in the response."""
     ID_TOO_LONG = "id_too_long"
     """The partner inference ID is longer than Arthur's 255 characters (never cut)."""
+    DUPLICATE_PARTNER_ID = "duplicate_partner_id"
+    """With ``reject_duplicates``: the partner inference ID was already read earlier in the
+    run (a redelivered file, a reused ``inferenceId``); the first is kept, each repeat is
+    rejected on its own (with ``index``). Without it repeats are counted
+    (``duplicate_partner_ids`` in the ledger) and emitted."""
     UNKNOWN_ATTRIBUTE = "unknown_attribute"
     """With a model schema: a value has no attribute (unknown name or position)."""
     MISSING_ATTRIBUTE = "missing_attribute"

@@ -11,15 +11,25 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, overload
 
-from arthur_capture.decoders import DecoderRegistry, Inference, Payload, parse_media_type
+from arthur_capture.decoders import (
+    CSVDecoder,
+    Decoder,
+    DecoderRegistry,
+    Inference,
+    Payload,
+    parse_media_type,
+)
+from arthur_capture.decoders.text_csv import Rows, rows_of, too_many_inferences
 from arthur_capture.errors import (
     CaptureError,
     CountMismatchError,
     InvalidBase64Error,
     InvalidEventError,
+    InvalidPayloadError,
     NameConflictError,
     PartnerIdTooLongError,
     Reason,
@@ -28,7 +38,7 @@ from arthur_capture.errors import (
 from arthur_capture.events import CaptureEvent, CaptureSide, Encoding
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping
     from datetime import datetime
 
 __all__ = [
@@ -188,6 +198,20 @@ class SideDecoder:
         Raises:
             PayloadError: The body cannot be read (a subclass names the reason).
         """
+        return list(self.decode_rows(side))
+
+    def decode_rows(
+        self, side: CaptureSide, *, max_inferences: int | None = None
+    ) -> Sequence[Inference]:
+        """:meth:`decode`, compactly: what :func:`pair` calls.
+
+        The built-in CSV decoder's rows come as one :class:`~arthur_capture.decoders.
+        text_csv.Rows` (rows made on demand); any other decoder's list as it gives it.
+
+        Raises:
+            PayloadError: The body cannot be read (a subclass names the reason), or holds
+                more than ``max_inferences`` inferences (``too_many_inferences``).
+        """
         media_type, params = parse_media_type(side.observed_content_type)  # cached inside
         media_type = self.content_types.get(media_type, media_type)
         if not media_type:
@@ -206,24 +230,38 @@ class SideDecoder:
         except UnknownContentTypeError:
             if not self.sniff:
                 raise
-            return self._sniffed(body, params)
-        return decoder.decode(payload)
+            return self._sniffed(body, params, max_inferences)
+        return _decoded(decoder, payload, max_inferences)
 
-    def _sniffed(self, body: str | bytes, params: Mapping[str, str]) -> list[Inference]:
+    def _sniffed(
+        self, body: str | bytes, params: Mapping[str, str], limit: int | None
+    ) -> Sequence[Inference]:
         last: CaptureError | None = None
         for media_type in _SNIFF_ORDER:
             try:
                 decoder = self.registry.get(media_type)
-                return decoder.decode(Payload(body, media_type, params))
+                return _decoded(decoder, Payload(body, media_type, params), limit)
             except CaptureError as exc:
+                if exc.reason is Reason.TOO_MANY_INFERENCES:
+                    raise  # read, but too big: no other decoder will do better
                 last = exc
         msg = f"content sniffing found no decoder that reads the body (last error: {last})"
         raise UnknownContentTypeError(msg)
 
 
+def _decoded(decoder: Decoder, payload: Payload, limit: int | None) -> Sequence[Inference]:
+    """What ``decoder`` reads from ``payload``; the built-in CSV decoder's rows compactly."""
+    if isinstance(decoder, CSVDecoder) and type(decoder).decode is CSVDecoder.decode:
+        return decoder.decode_rows(payload, max_rows=limit)  # counted before it is parsed
+    inferences = decoder.decode(payload)
+    if limit is not None and len(inferences) > limit:
+        raise too_many_inferences(len(inferences), limit)
+    return inferences
+
+
 def _single_row_split(
     inputs: Sequence[Inference], outputs: Sequence[Inference]
-) -> list[Inference] | None:
+) -> Sequence[Inference] | None:
     """The pre-2022 XGBoost CSV case: N>1 requests answered by one row of exactly N scalars."""
     if len(inputs) > 1 and len(outputs) == 1:
         row = outputs[0]
@@ -232,7 +270,7 @@ def _single_row_split(
             and len(row) == len(inputs)
             and not any(isinstance(v, (list, dict)) for v in row)
         ):
-            return [[v] for v in row]
+            return rows_of(list(row), 1)
     return None
 
 
@@ -251,9 +289,12 @@ class Call:
 
     event: CaptureEvent
     """The parsed line."""
-    inputs: list[Inference] | None
-    """Request inferences, or ``None`` for an output-only capture."""
-    outputs: list[Inference] | None
+    inputs: Sequence[Inference] | None
+    """Request inferences, or ``None`` for an output-only capture.
+
+    A sequence of inferences, not always a ``list``: a CSV body's rows are kept as one
+    compact :class:`~arthur_capture.decoders.text_csv.Rows` whose rows are made on demand."""
+    outputs: Sequence[Inference] | None
     """Response inferences (already split by the XGBoost rule), or ``None``."""
     count: int
     """How many inferences the call held."""
@@ -267,6 +308,9 @@ class Call:
     """The line's bytes, for rejects of single inferences."""
     outcomes: tuple[InferenceRecord | Reject, ...] | None = None
     """One record or reject per inference, when they were checked one by one."""
+    non_finite: int = 0
+    """How many non-finite numbers (``NaN``, ``Infinity``, ``1e400``…) the sides held, read as
+    ``null`` (a decoder reports them as ``non_finite`` on the list it returns)."""
 
     @property
     def base_id(self) -> str:
@@ -280,38 +324,126 @@ class Call:
         count = self.count
         return len(self.base_id) + (len(str(count - 1)) + 1 if count > 1 else 0)
 
-    def records(self) -> list[InferenceRecord]:
-        """Name each paired inference's values and make it a record with its partner ID."""
+    def iter_records(self) -> Iterator[InferenceRecord]:
+        """Name each paired inference's values and make it a record, one at a time.
+
+        A call of millions of inferences streams in flat memory: each record is made when
+        it is asked for.
+        """
         meta = self.event.event_metadata
         inputs, outputs, count = self.inputs, self.outputs, self.count
         base = self.base_id
         attributes = tuple(meta.custom_attributes or ())
-        return [
-            InferenceRecord(
+        when, event_id, inference_id = meta.inference_time, meta.event_id, meta.inference_id
+        source, line_number = self.source, self.line_number
+        for index in range(count):
+            yield InferenceRecord(
                 partner_inference_id=partner_inference_id(base, index, count),
-                inference_timestamp=meta.inference_time,
+                inference_timestamp=when,
                 inputs=named_values(inputs[index], "input_") if inputs is not None else {},
                 outputs=named_values(outputs[index], "output_") if outputs is not None else {},
-                event_id=meta.event_id,
-                inference_id=meta.inference_id,
+                event_id=event_id,
+                inference_id=inference_id,
                 index=index,
                 batch_size=count,
-                source=self.source,
-                line_number=self.line_number,
+                source=source,
+                line_number=line_number,
                 custom_attributes=attributes,
             )
-            for index in range(count)
-        ]
+
+    def record(self, index: int) -> InferenceRecord:
+        """The record of inference ``index`` alone (as :meth:`iter_records` makes it).
+
+        Raises:
+            IndexError: ``index`` is not one of the call's inferences.
+        """
+        count = self.count
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("inference index out of range")
+        meta = self.event.event_metadata
+        return InferenceRecord(
+            partner_inference_id=partner_inference_id(self.base_id, index, count),
+            inference_timestamp=meta.inference_time,
+            inputs=named_values(self.inputs[index], "input_") if self.inputs is not None else {},
+            outputs=(
+                named_values(self.outputs[index], "output_") if self.outputs is not None else {}
+            ),
+            event_id=meta.event_id,
+            inference_id=meta.inference_id,
+            index=index,
+            batch_size=count,
+            source=self.source,
+            line_number=self.line_number,
+            custom_attributes=tuple(meta.custom_attributes or ()),
+        )
+
+    def records(self) -> list[InferenceRecord]:
+        """Every record of :meth:`iter_records`, in a list."""
+        return list(self.iter_records())
 
     def items(self) -> Sequence[InferenceRecord | Reject]:
-        """One item per inference: :attr:`outcomes` when set, else :meth:`records`."""
-        return self.outcomes if self.outcomes is not None else self.records()
+        """One item per inference: :attr:`outcomes` when set, else the records.
+
+        The records come as a lazy sequence (``len``, indexing, iteration) that makes each
+        record when it is asked for: iterating a call of millions of inferences holds one.
+        """
+        return self.outcomes if self.outcomes is not None else _CallRecords(self)
+
+
+class _CallRecords(Sequence[InferenceRecord]):
+    """A call's records, made when asked for (what :meth:`Call.items` gives)."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    def __len__(self) -> int:
+        return self._call.count
+
+    @overload
+    def __getitem__(self, index: int) -> InferenceRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[InferenceRecord]: ...
+    def __getitem__(self, index: int | slice) -> InferenceRecord | list[InferenceRecord]:
+        if isinstance(index, slice):
+            return [self._call.record(i) for i in range(*index.indices(self._call.count))]
+        return self._call.record(index)
+
+    def __iter__(self) -> Iterator[InferenceRecord]:
+        return self._call.iter_records()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes, bytearray)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other))  # noqa: B905
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._call.count} record(s) of {self._call.source}:{self._call.line_number}>"
 
 
 def _value_names(inference: Inference, prefix: str) -> Iterable[str]:
     if isinstance(inference, dict):
         return inference.keys()
     return _column_names(prefix, len(inference))
+
+
+def _side(
+    sides: SideDecoder, side: CaptureSide | None, name: str, limit: int | None
+) -> Sequence[Inference] | None:
+    """One side decoded (``None`` when not captured); a limit breach names the side."""
+    if side is None:
+        return None
+    try:
+        return sides.decode_rows(side, max_inferences=limit)
+    except InvalidPayloadError as exc:
+        if exc.reason is not Reason.TOO_MANY_INFERENCES:
+            raise
+        raise InvalidPayloadError(f"the {name} {exc.message}", exc.reason) from None
 
 
 def pair(
@@ -322,12 +454,17 @@ def pair(
     line_number: int = 1,
     offset: int = 0,
     raw: bytes = b"",
+    max_inferences: int | None = None,
 ) -> Call:
     """Decode both sides of a call and pair them (counts, the XGBoost rule, name conflicts).
 
+    With ``max_inferences``, a side holding more inferences is refused as soon as it is
+    decoded (the request before the response is decoded).
+
     Raises:
         InvalidEventError: The event has neither side.
-        PayloadError: A side cannot be decoded.
+        PayloadError: A side cannot be decoded, or holds more than ``max_inferences``
+            inferences (reason ``too_many_inferences``).
         CountMismatchError: The sides hold different numbers of inferences.
         NameConflictError: A value name is used on both sides of one inference.
     """
@@ -337,8 +474,9 @@ def pair(
     if request is None and response is None:
         msg = "captureData has neither endpointInput nor endpointOutput"
         raise InvalidEventError(msg)
-    inputs = sides.decode(request) if request is not None else None
-    outputs = sides.decode(response) if response is not None else None
+    inputs = _side(sides, request, "request", max_inferences)
+    outputs = _side(sides, response, "response", max_inferences)
+    non_finite = getattr(inputs, "non_finite", 0) + getattr(outputs, "non_finite", 0)
     if inputs is not None and outputs is not None:
         if len(inputs) != len(outputs):
             split = _single_row_split(inputs, outputs)
@@ -349,8 +487,9 @@ def pair(
                 )
                 raise CountMismatchError(msg)
             outputs = split
+        both_rows = isinstance(inputs, Rows) and isinstance(outputs, Rows)
         for index, (request_values, response_values) in enumerate(
-            zip(inputs, outputs, strict=True)
+            () if both_rows else zip(inputs, outputs, strict=True)
         ):
             if type(request_values) is list and type(response_values) is list:
                 continue  # input_<i> and output_<j> never meet
@@ -373,6 +512,7 @@ def pair(
         line_number=line_number,
         offset=offset,
         raw=raw,
+        non_finite=non_finite,
     )
 
 

@@ -183,13 +183,14 @@ DUPLICATE = "D4, duplicate key: the last value wins (orjson)"
 EMPTY = "empty list or object: holds no inference"
 EMPTY_COLUMNS = "D3 column-oriented with empty lists: holds no inference"
 UNDERFLOW = "number that underflows: 0.0"
-BIG_INT = "integer beyond 64 bits: a float (orjson)"
-OVERFLOW = "number that overflows to infinity: refused by the parser"
+BIG_INT = "integer beyond 64 bits: an exact int"
+OVERFLOW = "number that overflows to infinity: null, counted (non_finite_values)"
 SURROGATE = "lone or mismatched surrogate escape: refused by the parser"
 NOT_UTF8 = "bytes that are not UTF-8 (latin-1, UTF-16, overlong, surrogate, >U+10FFFF): refused"
 BOM = "UTF-8 BOM before the document: refused"
 DEPTH = "nesting past max_depth (32): refused by our depth check"
 N_CASE = "n_ case: not JSON, refused by the parser"
+NON_FINITE = "n_ case NaN, Infinity, -Infinity (as json.dumps writes them): null, counted"
 
 NOT_JSON = "body is not valid JSON"
 POLTORA_ZEMLEKOPA = (
@@ -334,17 +335,20 @@ JSON_SUITE_RULES: dict[str, Expected] = {
     "y_structure_whitespace_array.json": no(
         EMPTY, "the JSON array is empty: it holds no inference"
     ),
-    # i_: implementation-defined. Numbers: accepted unless they overflow to infinity.
+    # i_: implementation-defined. Numbers: all accepted; those overflowing to infinity are
+    # null (and counted), integers beyond 64 bits exact.
     "i_number_double_huge_neg_exp.json": ok(UNDERFLOW, [0.0]),
-    "i_number_huge_exp.json": no(OVERFLOW, NOT_JSON),
-    "i_number_neg_int_huge_exp.json": no(OVERFLOW, NOT_JSON),
-    "i_number_pos_double_huge_exp.json": no(OVERFLOW, NOT_JSON),
-    "i_number_real_neg_overflow.json": no(OVERFLOW, NOT_JSON),
-    "i_number_real_pos_overflow.json": no(OVERFLOW, NOT_JSON),
+    "i_number_huge_exp.json": ok(OVERFLOW, [None]),
+    "i_number_neg_int_huge_exp.json": ok(OVERFLOW, [None]),
+    "i_number_pos_double_huge_exp.json": ok(OVERFLOW, [None]),
+    "i_number_real_neg_overflow.json": ok(OVERFLOW, [None]),
+    "i_number_real_pos_overflow.json": ok(OVERFLOW, [None]),
     "i_number_real_underflow.json": ok(UNDERFLOW, [0.0]),
-    "i_number_too_big_neg_int.json": ok(BIG_INT, [-1.2312312312312312e29]),
-    "i_number_too_big_pos_int.json": ok(BIG_INT, [1e20]),
-    "i_number_very_big_negative_int.json": ok(BIG_INT, [-2.374623746732769e47]),
+    "i_number_too_big_neg_int.json": ok(BIG_INT, [-123123123123123123123123123123]),
+    "i_number_too_big_pos_int.json": ok(BIG_INT, [100000000000000000000]),
+    "i_number_very_big_negative_int.json": ok(
+        BIG_INT, [-237462374673276894279832749832423479823246327846]
+    ),
     # i_: lone surrogate escapes are refused (they cannot be written out as UTF-8).
     "i_object_key_lone_2nd_surrogate.json": no(SURROGATE, NOT_JSON, Reason.INVALID_JSON),
     "i_string_1st_surrogate_but_2nd_missing.json": no(SURROGATE, NOT_JSON, Reason.INVALID_JSON),
@@ -386,7 +390,8 @@ N_CASE_EXPECTED = no(N_CASE, NOT_JSON)
 N_TOO_DEEP_EXPECTED = no(N_CASE, NOT_JSON, reason=Reason.NESTING_TOO_DEEP)
 
 # The three n_ cases the line parser (pydantic's JSON parser) reads as numbers; they are then
-# refused as not being capture events. Inside a payload orjson refuses them.
+# refused as not being capture events. Inside a payload they are read as null and counted
+# (non_finite_values), as Python's json.dumps writes them; reject_non_finite refuses them.
 N_NON_FINITE = frozenset(
     {
         "n_number_NaN.json",
@@ -394,6 +399,7 @@ N_NON_FINITE = frozenset(
         "n_number_minus_infinity.json",
     }
 )
+N_NON_FINITE_EXPECTED = ok(NON_FINITE, [None])
 N_TOO_DEEP = frozenset(
     {
         "n_structure_100000_opening_arrays.json",
@@ -419,21 +425,23 @@ PAYLOAD_COUNTS: dict[str, dict[tuple[str, str], int]] = {
     "json": {
         ("y", "accepted"): 91,
         ("y", "invalid_payload"): 4,
-        ("n", "invalid_payload"): 174,
+        ("n", "accepted"): 3,
+        ("n", "invalid_payload"): 171,
         ("n", "nesting_too_deep"): 2,
         ("n", NOT_FED): 12,
-        ("i", "accepted"): 5,
-        ("i", "invalid_payload"): 16,
+        ("i", "accepted"): 10,
+        ("i", "invalid_payload"): 11,
         ("i", "nesting_too_deep"): 1,
         ("i", NOT_FED): 13,
     },
     "base64": {
         ("y", "accepted"): 91,
         ("y", "invalid_payload"): 4,
-        ("n", "invalid_payload"): 186,
+        ("n", "accepted"): 3,
+        ("n", "invalid_payload"): 183,
         ("n", "nesting_too_deep"): 2,
-        ("i", "accepted"): 5,
-        ("i", "invalid_payload"): 29,
+        ("i", "accepted"): 10,
+        ("i", "invalid_payload"): 24,
         ("i", "nesting_too_deep"): 1,
     },
 }
@@ -468,6 +476,8 @@ def is_utf8(raw: bytes) -> bool:
 def expected_for(name: str) -> Expected:
     if name in N_TOO_DEEP:
         return N_TOO_DEEP_EXPECTED
+    if name in N_NON_FINITE:
+        return N_NON_FINITE_EXPECTED
     return N_CASE_EXPECTED if name.startswith("n_") else JSON_SUITE_RULES[name]
 
 
@@ -564,6 +574,8 @@ def test_json_suite_as_payloads(way: str, key: str) -> None:
     assert set(result.ledger.rejects_by_reason) == {"invalid_payload", "nesting_too_deep"}
     assert result.ledger.rejected_inferences == 0
     assert result.ledger.blank_lines == 0
+    # One non-finite number in each of the 3 n_ and 5 i_ files read as null.
+    assert result.ledger.non_finite_values == len(N_NON_FINITE) + 5
 
 
 @pytest.mark.parametrize("way", ["json", "base64"])
@@ -651,18 +663,25 @@ def test_json_suite_n_cases_inside_a_valid_stream_are_isolated() -> None:
     """A refused payload never changes its neighbours: good lines around each stay intact."""
     good = capture_line(response=response_side("[0.5]", "JSON", "application/json"))
     lines: list[bytes] = []
+    refused: list[int] = []  # line numbers of the n_ cases refused (all but the non-finite)
     for name, raw in suite_files():
         if name.startswith("n_") and is_utf8(raw):
             lines.extend([good, capture_line(response=response_side(raw.decode(), "JSON", None))])
+            if name not in N_NON_FINITE:
+                refused.append(len(lines))
     lines.append(good)
     result = read_lines(CaptureReader(), lines)
-    assert len(result.rejects) == 176
+    assert len(result.rejects) == 173
     assert Counter(r.reason for r in result.rejects) == {
-        Reason.INVALID_PAYLOAD: 174,
+        Reason.INVALID_PAYLOAD: 171,
         Reason.NESTING_TOO_DEEP: 2,
     }
-    assert [r.line_number for r in result.rejects] == list(range(2, len(lines), 2))
-    assert [dict(r.outputs) for r in result.records] == [{"output_0": 0.5}] * 177
+    assert [r.line_number for r in result.rejects] == refused
+    assert len(refused) + len(N_NON_FINITE) == len(range(2, len(lines), 2))
+    outputs = [(r.line_number, dict(r.outputs)) for r in result.records]
+    assert [o for n, o in outputs if n % 2] == [{"output_0": 0.5}] * 177
+    assert [o for n, o in outputs if not n % 2] == [{"output_0": None}] * len(N_NON_FINITE)
+    assert result.ledger.non_finite_values == len(N_NON_FINITE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -848,8 +867,8 @@ BLNS_NUMBERS: dict[str, int | float] = {
     "-0": 0,
     "-0.0": -0.0,
     "0.00": 0.0,
-    "9" * 96: 1e96,
-    "123456789012345678901234567890123456789": 1.2345678901234568e38,
+    "9" * 96: 10**96 - 1,  # integers beyond 64 bits stay exact
+    "123456789012345678901234567890123456789": 123456789012345678901234567890123456789,
     "2.2250738585072011e-308": 2.225073858507201e-308,
 }
 
@@ -863,10 +882,15 @@ def naughty_strings() -> tuple[str, ...]:
 
 
 def documented_csv_value(field: str) -> Any:
-    """docs/decoders.md §3: empty → None; a JSON number literal → the number orjson reads."""
+    """docs/decoders.md §3: empty → None; a JSON number literal → the number it reads as.
+
+    An integer literal is an exact ``int`` of any size; any other literal the float orjson reads.
+    """
     if field == "":
         return None
     if JSON_NUMBER.fullmatch(field):
+        if field.lstrip("-").isdigit():
+            return int(field)
         try:
             return orjson.loads(field)
         except orjson.JSONDecodeError:
@@ -898,7 +922,7 @@ def test_blns_as_csv_fields_typed() -> None:
     ]
     assert failures == []
     kinds = Counter(type(r.inputs["input_0"]).__name__ for r in result.records)
-    assert kinds == {"str": 497, "int": 4, "float": 13, "NoneType": 1}
+    assert kinds == {"str": 497, "int": 6, "float": 11, "NoneType": 1}
 
 
 def test_blns_as_csv_fields_untyped() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 
 from arthur_capture import Call, CaptureReader, InferenceRecord, Ledger, Reject, read_records
+from arthur_capture.decoders import text_csv
 from arthur_capture.sinks.dataframe import records_to_dataframe, to_dataframe
 from arthur_capture.sinks.jsonl import arthur_json, call_json
 from tests.strategies import CaptureFile, capture_files
@@ -137,3 +139,56 @@ def test_long_ids_go_through_records() -> None:
     items = call.items()
     assert [type(i) for i in items] == [Reject, Reject]
     assert all(isinstance(i, Reject) and i.reason == "id_too_long" for i in items)
+
+
+def _event_line(event_id: str, request: Any, response: Any) -> bytes:
+    def side(body: Any) -> dict[str, Any]:
+        if isinstance(body, str):
+            return {"observedContentType": "text/csv", "data": body, "encoding": "CSV"}
+        return {"observedContentType": "application/json", "data": orjson.dumps(body).decode(),
+                "encoding": "JSON"}  # fmt: skip
+
+    capture: dict[str, Any] = {}
+    if request is not None:
+        capture["endpointInput"] = side(request)
+    if response is not None:
+        capture["endpointOutput"] = side(response)
+    return orjson.dumps(
+        {
+            "captureData": capture,
+            "eventMetadata": {"eventId": event_id, "inferenceTime": "2024-01-19T19:27:57Z"},
+        }
+    )
+
+
+def _big_calls() -> bytes:
+    """Calls whose CSV sides are kept compactly, beside calls that are not."""
+    rows = 3_000
+    wide = "\n".join(f"{i},{i / 4},-{i}e1" for i in range(rows))
+    text = "\n".join(f'"r{i}",{i}' for i in range(rows))
+    single = "\n".join(str(i % 7) for i in range(rows))
+    lines = [
+        _event_line("wide", wide, single),  # read in pieces (see the patched piece size)
+        _event_line("text", text, single + "\n"),  # the general CSV path
+        _event_line("xgb", single, ",".join(["0.5"] * rows)),  # one response row, split
+        _event_line("maps", single, [{"score": i} for i in range(rows)]),  # rows and maps
+        _event_line("json", [[i, "a"] for i in range(rows)], None),  # no Rows at all
+        _event_line("one", "1,2", "0.5"),
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
+def test_compact_calls_go_the_same_way_by_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9, item 4: compact CSV rows and streamed records change no output."""
+    monkeypatch.setattr(text_csv, "_PIECE_CHARS", 1_000)  # many pieces per wide body
+    data = _big_calls()
+    (call, *_) = CaptureReader().iter_calls(data)
+    assert isinstance(call, Call)
+    assert isinstance(call.inputs, text_csv.Rows)
+    _check(data)
+    _check_streaming(data)
+    frame = to_dataframe(data, provenance=True).frame
+    pd.testing.assert_frame_equal(
+        frame, records_to_dataframe(read_records(data).records, provenance=True)
+    )
+    assert len(frame) == 5 * 3_000 + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -68,13 +69,12 @@ def test_every_target_has_seeds_that_pass() -> None:
 # --- the bugs, one by one ---------------------------------------------------------------------
 
 
-def test_an_integer_beyond_the_float_range_is_written_as_null() -> None:
-    # Found by the mapping and coerce targets: _widen's float() raised OverflowError.
-    assert orjson.loads(dumps_json({"v": 10**400, "w": [-(10**400)], "x": 2**64})) == {
-        "v": None,
-        "w": [None],
-        "x": float(2**64),
-    }
+def test_an_integer_beyond_the_float_range_is_written_exactly() -> None:
+    # Found by the mapping and coerce targets: _widen's float() raised OverflowError. Since
+    # issue 9 (item 8) such integers are written with their exact digits, never as null.
+    written = dumps_json({"v": 10**400, "w": [-(10**400)], "x": 2**64})
+    assert written == b'{"v":1%s,"w":[-1%s],"x":%d}' % (b"0" * 400, b"0" * 400, 2**64)
+    assert json.loads(written) == {"v": 10**400, "w": [-(10**400)], "x": 2**64}
 
 
 def test_an_integer_too_long_to_print_is_not_a_string() -> None:

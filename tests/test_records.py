@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import inspect
 import json
+import tracemalloc
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from arthur_capture import (
     DecoderRegistry,
     InferenceRecord,
     InvalidEventError,
+    InvalidPayloadError,
     NameConflictError,
     PartnerIdTooLongError,
     Payload,
@@ -27,6 +30,7 @@ from arthur_capture import (
     partner_inference_id,
 )
 from arthur_capture.arthur.contract import new_inference
+from arthur_capture.decoders.text_csv import Rows
 from arthur_capture.records import (
     MAX_PARTNER_ID_LENGTH,
     Call,
@@ -641,3 +645,132 @@ def test_reject_line_number_describe_and_dead_letter_dict() -> None:
     assert (as_dict["line"], as_dict["offset"], as_dict["index"]) == (4, 120, None)
     assert "line_number" not in as_dict
     assert not hasattr(reject, "line")
+
+
+# --- calls stream their inferences (issue 9, item 4) ---------------------------------------------
+
+
+def test_call_items_are_a_lazy_sequence_of_its_records() -> None:
+    call = _pair(_event(_side("1\n2\n3"), _side("7\n8\n9")))
+    items = call.items()
+    assert inspect.isgenerator(call.iter_records())
+    assert not isinstance(items, (list, tuple))  # nothing made before it is asked for
+    assert len(items) == 3
+    assert bool(items)
+    assert list(items) == call.records() == list(call.iter_records())
+    assert list(items) == list(items)  # iterated again, the same
+    assert items == call.records()
+    assert items[0] == call.record(0) == call.records()[0]
+    assert items[-1] == call.record(2) == call.record(-1)
+    assert items[1:] == call.records()[1:]
+    with pytest.raises(IndexError):
+        call.record(3)
+    with pytest.raises(IndexError):
+        items[-4]
+
+
+def test_iterating_a_big_call_holds_one_record_at_a_time() -> None:
+    """A call's records are made as they are asked for: iterating 100,000 holds one."""
+    rows = "\n".join(str(i % 10) for i in range(100_000))
+    call = _pair(_event(_side(rows), _side(rows)))
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        count = sum(1 for _ in call.items())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 100_000
+    assert peak - before < 1_000_000  # a list of 100,000 records would be tens of megabytes
+
+
+def test_a_csv_side_is_kept_compactly() -> None:
+    """100,000 one-value rows are one flat list of values, not 100,000 lists."""
+    rows = "\n".join(str(i % 10) for i in range(100_000))
+    event = _event(_side(rows), _side(rows))
+    tracemalloc.start()
+    try:
+        call = _pair(event)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(call.inputs, Rows)
+    assert isinstance(call.outputs, Rows)
+    assert call.inputs[:2] == [[0], [1]]
+    assert kept < 3_000_000  # two lists of 100,000 one-value lists are about 16 MB
+
+
+def test_the_xgboost_split_is_compact_too() -> None:
+    rows = 5_000
+    request = "\n".join(["1"] * rows)
+    call = _pair(_event(_side(request), _side(",".join(["0.5"] * rows))))
+    assert isinstance(call.outputs, Rows)
+    assert call.outputs[:2] == [[0.5], [0.5]]
+    assert len(call.outputs) == rows
+    few = _pair(_event(_side("1\n2\n3"), _side("0.1,0.2,0.3")))
+    assert few.outputs == [[0.1], [0.2], [0.3]]
+
+
+# --- max_inferences ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_side", "response_side"),
+    [
+        (_side("1\n2\n3"), _side("1\n2\n3")),  # the all-numeric CSV path
+        (_side('"a"\n"b"\n"c"'), None),  # the general CSV path
+        (_json([[1], [2], [3]]), _json([0.1, 0.2, 0.3])),  # any other decoder
+        (_side("1\n2\n3"), _side("0.1,0.2,0.3")),  # the XGBoost split
+    ],
+)
+def test_a_call_of_exactly_max_inferences_passes(
+    request_side: dict[str, Any], response_side: dict[str, Any] | None
+) -> None:
+    call = _pair(_event(request_side, response_side), max_inferences=3)
+    assert call.count == 3
+
+
+@pytest.mark.parametrize(
+    ("request_side", "response_side", "message"),
+    [
+        (_side("1\n2\n3\n4\n"), None, "the request holds 4 inferences"),
+        (_side('"a"\n"b"\n"c"\n"d"'), None, "the request holds 4 inferences"),
+        (_json([[1], [2], [3], [4]]), None, "the request holds 4 inferences"),
+        (_side("1\n2"), _json([1, 2, 3, 4, 5]), "the response holds 5 inferences"),
+        (None, _side("1\n2\n3\n4"), "the response holds 4 inferences"),
+    ],
+)
+def test_a_side_over_max_inferences_is_too_many_inferences(
+    request_side: dict[str, Any] | None, response_side: dict[str, Any] | None, message: str
+) -> None:
+    with pytest.raises(InvalidPayloadError) as info:
+        _pair(_event(request_side, response_side), max_inferences=3)
+    assert info.value.reason is Reason.TOO_MANY_INFERENCES
+    assert info.value.message == (
+        f"{message}, more than the limit of 3 per call (max_inferences_per_call)"
+    )
+
+
+def test_a_request_over_the_limit_is_refused_before_the_response_is_decoded() -> None:
+    decoded: list[str] = []
+
+    class Spy:
+        media_types: tuple[str, ...] = ("application/x-spy",)
+
+        def decode(self, payload: Payload) -> list[Inference]:
+            decoded.append(payload.text())
+            return [[1]]
+
+    registry = default_registry()
+    registry.register(Spy())
+    event = _event(_side("1\n2\n3"), _side("x", "application/x-spy"))
+    with pytest.raises(InvalidPayloadError):
+        pair(event, SideDecoder(registry), max_inferences=2)
+    assert decoded == []
+
+
+def test_sniffing_keeps_the_too_many_inferences_reason() -> None:
+    event = _event(_side("1\n2\n3", "text/x-unknown"))
+    with pytest.raises(InvalidPayloadError) as info:
+        pair(event, SideDecoder(default_registry(), sniff=True), max_inferences=2)
+    assert info.value.reason is Reason.TOO_MANY_INFERENCES

@@ -28,6 +28,7 @@ from arthur_capture.arthur.errors import (
     ArthurAuthError,
     ArthurError,
     ArthurUnavailableError,
+    UploadInterrupted,
 )
 from arthur_capture.arthur.ground_truth import GroundTruth, GroundTruthJoiner
 from arthur_capture.arthur.mapping import SchemaMapper, coerce
@@ -71,6 +72,7 @@ __all__ = [
     "SchemaMapper",
     "Secret",
     "Stage",
+    "UploadInterrupted",
     "UploadResult",
     "ValueType",
     "coerce",

@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_CHUNK_BYTES",
     "MAX_CHUNK_SIZE",
+    "Chunker",
     "Invalid",
     "Item",
     "Ref",
@@ -123,30 +124,64 @@ def ground_truth_item(update: Mapping[str, Any]) -> Item | Invalid:
     return _serialised(ref, obj)
 
 
+class Chunker:
+    """Groups items into chunks of at most ``size`` items whose body stays within ``max_bytes``.
+
+    Iterating gives ``(chunk, invalid)`` pairs: each chunk with the invalid items met since
+    the previous one (so that progress counts every record once). A single item larger than
+    ``max_bytes`` is a chunk of its own; the last pair may hold no item. What was read and
+    not yet handed out stays visible (:attr:`pending`, :attr:`pending_invalid`), so that an
+    upload that stops early can account for it: to close a chunk the chunker must read the
+    item after it, and that item is read even if the chunk is never followed.
+    """
+
+    __slots__ = ("_items", "_max_bytes", "_size", "_used", "pending", "pending_invalid", "read")
+
+    def __init__(self, items: Iterable[Item | Invalid], size: int, max_bytes: int) -> None:
+        """Chunk ``items`` (read lazily, one at a time)."""
+        self._items = iter(items)
+        self._size = size
+        self._max_bytes = max_bytes
+        self._used = 2  # the brackets of the JSON array
+        self.pending: list[Item] = []
+        """Items read and not yet handed out in a chunk."""
+        self.pending_invalid: list[Invalid] = []
+        """Invalid items read and not yet handed out."""
+        self.read = 0
+        """Items read from ``items`` so far."""
+
+    def __iter__(self) -> Chunker:
+        """The chunker itself."""
+        return self
+
+    def __next__(self) -> tuple[list[Item], list[Invalid]]:
+        """The next chunk and the invalid items met since the previous one."""
+        for item in self._items:
+            self.read += 1
+            if isinstance(item, Invalid):
+                self.pending_invalid.append(item)
+                continue
+            cost = len(item.body) + 1  # the body and its comma
+            if self.pending and (
+                len(self.pending) >= self._size or self._used + cost > self._max_bytes
+            ):
+                chunk, invalid = self.pending, self.pending_invalid
+                self.pending, self.pending_invalid, self._used = [item], [], 2 + cost
+                return chunk, invalid
+            self.pending.append(item)
+            self._used += cost
+        if self.pending or self.pending_invalid:
+            chunk, invalid = self.pending, self.pending_invalid
+            self.pending, self.pending_invalid, self._used = [], [], 2
+            return chunk, invalid
+        raise StopIteration
+
+
 def chunks(
     items: Iterable[Item | Invalid], size: int, max_bytes: int
 ) -> Iterator[tuple[list[Item], list[Invalid]]]:
-    """Group items into chunks of at most ``size`` items whose body stays within ``max_bytes``.
-
-    Each chunk comes with the invalid items met since the previous one, so that progress
-    counts every record once. A single item larger than ``max_bytes`` is a chunk of its own.
-    The last pair may hold no item (only invalid ones).
-    """
-    chunk: list[Item] = []
-    invalid: list[Invalid] = []
-    used = 2  # the brackets of the JSON array
-    for item in items:
-        if isinstance(item, Invalid):
-            invalid.append(item)
-            continue
-        cost = len(item.body) + 1  # the body and its comma
-        if chunk and (len(chunk) >= size or used + cost > max_bytes):
-            yield chunk, invalid
-            chunk, invalid, used = [], [], 2
-        chunk.append(item)
-        used += cost
-    if chunk or invalid:
-        yield chunk, invalid
+    """The ``(chunk, invalid)`` pairs of a :class:`Chunker` over ``items``."""
+    return Chunker(items, size, max_bytes)
 
 
 def json_array(chunk: list[Item]) -> bytes:

@@ -58,10 +58,19 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         """Check the numbers."""
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise ValueError("RetryPolicy.attempts must be an integer")  # noqa: TRY004
         if not 1 <= self.attempts <= 100:
             raise ValueError("RetryPolicy.attempts must be between 1 and 100")
-        if min(self.initial, self.maximum, self.jitter, self.max_retry_after) < 0:
+        waits = (self.initial, self.maximum, self.jitter, self.max_retry_after)
+        if not all(math.isfinite(w) for w in waits):
+            raise ValueError("RetryPolicy waits must be finite numbers")
+        if min(waits) < 0:
             raise ValueError("RetryPolicy waits must not be negative")
+        if self.max_elapsed is not None and not (
+            math.isfinite(self.max_elapsed) and self.max_elapsed > 0
+        ):
+            raise ValueError("RetryPolicy.max_elapsed must be a positive number of seconds or None")
 
 
 class Retryable(Exception):  # noqa: N818 - internal control flow, never escapes the client

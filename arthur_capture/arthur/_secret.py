@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Final, NoReturn
 
-__all__ = ["REDACTED", "Secret"]
+__all__ = ["FRAGMENT", "REDACTED", "Secret"]
 
 REDACTED: Final = "***"
 """What a secret is shown as."""
+FRAGMENT: Final = 8
+"""A piece of the token this long or longer is redacted too (a server may echo part of it)."""
 
 
 class Secret:
@@ -19,7 +21,7 @@ class Secret:
     accident: formatting one gives ``***``.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_pieces", "_value")
 
     def __init__(self, value: str) -> None:
         """Wrap a token.
@@ -36,6 +38,7 @@ class Secret:
                 "(the value is not shown)"
             )
         self._value = value
+        self._pieces = frozenset(value[i : i + FRAGMENT] for i in range(len(value) - FRAGMENT + 1))
 
     def reveal(self) -> str:
         """The token itself: use it for the header and nowhere else."""
@@ -48,8 +51,62 @@ class Secret:
         return hmac.compare_digest(candidate.encode("utf-8", "replace"), self._value.encode())
 
     def redact(self, text: str) -> str:
-        """``text`` with every occurrence of the token replaced by ``***``."""
-        return text.replace(self._value, REDACTED) if self._value in text else text
+        """``text`` with the token, and every piece of it of :data:`FRAGMENT` or more
+        characters, replaced by ``***``.
+
+        Pieces count because a server may echo part of the token (its own message cut short,
+        a header split, an escape in the middle): no 8 consecutive characters of the token
+        are ever shown. A token shorter than that is replaced where it appears whole.
+        """  # noqa: D205 - the summary reads as one sentence
+        return self._masked(text, len(text))
+
+    def shown(self, text: str, limit: int) -> str:
+        """``text`` as it may be shown: redacted *first*, then cut to ``limit`` characters.
+
+        Cutting first could leave the beginning of a token that straddles the cut; here a
+        token (or a piece of it) anywhere in the first ``limit`` characters is ``***``.
+        """
+        return self._masked(text[: limit + len(self._value)], limit)
+
+    def _masked(self, text: str, limit: int) -> str:
+        """The first ``limit`` characters of ``text`` (by their original positions).
+
+        Every span holding the token or a piece of it is replaced by ``***``.
+        """
+        spans = self._spans(text)
+        if not spans:
+            return text[:limit]
+        out: list[str] = []
+        position = 0
+        for start, end in spans:
+            if start >= limit:
+                break
+            out.append(text[position:start])
+            out.append(REDACTED)
+            position = end
+        if position < limit:
+            out.append(text[position:limit])
+        return "".join(out)
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the token or its pieces are in ``text``: sorted, merged ``[start, end)``."""
+        value = self._value
+        found: list[tuple[int, int]] = []
+        if len(value) < FRAGMENT:
+            start = text.find(value)
+            while start >= 0:
+                found.append((start, start + len(value)))
+                start = text.find(value, start + len(value))
+            return found
+        pieces = self._pieces
+        for start in range(len(text) - FRAGMENT + 1):
+            if text[start : start + FRAGMENT] in pieces:
+                end = start + FRAGMENT
+                if found and start <= found[-1][1]:
+                    found[-1] = (found[-1][0], end)
+                else:
+                    found.append((start, end))
+        return found
 
     def __repr__(self) -> str:
         """Redacted."""

@@ -15,13 +15,21 @@ What it guarantees:
 - Every record handed to :meth:`ArthurClient.upload` ends in exactly one bucket of the
   :class:`~arthur_capture.arthur.results.UploadResult`: accepted, refused by Arthur
   (:class:`~arthur_capture.arthur.results.Refusal`, with its source and line), or failed
-  (:class:`~arthur_capture.arthur.results.FailedRecord`: its chunk failed after the retries,
-  Arthur's answer had no result for it, it was invalid and not sent, or the upload stopped
-  before it). ``total == accepted + refused + len(failed)``.
+  (:class:`~arthur_capture.arthur.results.FailedRecord`: *possibly stored* when its answer
+  was lost or unreadable, *failed* when its chunk was refused whole, *not sent* when it was
+  invalid or the upload stopped before it). ``total == accepted + refused + len(failed)``,
+  also when the upload stops early: a 401/403/404 (``error.result``) or a Ctrl-C
+  (:class:`~arthur_capture.arthur.errors.UploadInterrupted`, ``.result``).
 - 5xx, 429, timeouts and connection errors are retried with exponential backoff and jitter
   (``Retry-After`` honoured); other 4xx answers never are.
+- Whatever the server does, no exception of the HTTP stack escapes: each attempt has a
+  deadline (``request_deadline``, enforced in every socket wait and while the answer
+  streams), an answer is read up to ``max_response_bytes`` decoded bytes (a gzip bomb
+  stops there too), and JSON nested deeper than 32 levels is not an answer. A 2xx answer
+  that cannot be read leaves its records *possibly stored*; it is not re-sent.
 - The token is held in a :class:`~arthur_capture.arthur._secret.Secret`: it never appears in
-  a log line, an exception, a ``repr`` or a result.
+  a log line (httpx's and httpcore's included), an exception, a ``repr`` or a result; no
+  piece of it of 8 characters either. A server's text is redacted first, then cut.
 
 Duplicates: Arthur has no idempotency key. When a POST is retried after a read timeout, a
 dropped connection or a 500/502/504, Arthur may already have stored the first copy; the
@@ -30,30 +38,45 @@ updates (``PATCH``) are idempotent and do not count there.
 
 The parts, one job each: :mod:`.results` (what an upload reports), :mod:`._retry` (the retry
 policy and its waits), :mod:`._items` (records as checked, serialised request items, and
-chunking), :mod:`._settle` (Arthur's answers into the result's buckets). This module holds
-the client: the HTTP requests and what each status means. Errors are in
+chunking), :mod:`._settle` (Arthur's answers into the result's buckets), :mod:`._answers`
+(answers read within a byte cap and a deadline, JSON within a depth), :mod:`._transport`
+(the deadline in every socket wait, redacted HTTP logs), :mod:`._ids` (IDs in a path). This
+module holds the client: the HTTP requests and what each status means. Errors are in
 :mod:`arthur_capture.arthur.errors` (``ArthurError`` and its subclasses).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import time
 import urllib.parse
+import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Self
 
 import httpx
-import orjson
 
 from arthur_capture._json import dumps_json
+from arthur_capture.arthur._answers import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_ERROR_BYTES,
+    MAX_MESSAGE,
+    TOO_DEEP,
+    Answer,
+    message_of,
+    parse_json,
+    read_answer,
+)
+from arthur_capture.arthur._ids import check_id, path_segment
 from arthur_capture.arthur._items import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_CHUNK_BYTES,
     MAX_CHUNK_SIZE,
+    Chunker,
     Invalid,
     Item,
-    chunks,
     ground_truth_item,
     inference_item,
     json_array,
@@ -66,12 +89,19 @@ from arthur_capture.arthur._retry import (
     retry,
 )
 from arthur_capture.arthur._secret import REDACTED, Secret
-from arthur_capture.arthur._settle import MAX_MESSAGE, Settlement
+from arthur_capture.arthur._settle import Settlement
+from arthur_capture.arthur._transport import (
+    RedactingFilter,
+    deadline_transport,
+    install_deadline,
+    within,
+)
 from arthur_capture.arthur.errors import (
     ArthurAPIError,
     ArthurAuthError,
     ArthurError,
     ArthurUnavailableError,
+    UploadInterrupted,
 )
 from arthur_capture.arthur.results import (
     ChunkFailure,
@@ -92,6 +122,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_CHUNK_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_REQUEST_DEADLINE",
     "DEFAULT_TIMEOUT",
     "MAX_CHUNK_SIZE",
     "ArthurAPIError",
@@ -105,13 +137,16 @@ __all__ = [
     "Refusal",
     "RetryPolicy",
     "Secret",
+    "UploadInterrupted",
     "UploadResult",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(120.0, connect=10.0)
-"""Per request: 10 s to connect, 120 s for each read, write or pool wait."""
+"""Per socket operation: 10 s to connect, 120 s for each read, write or pool wait."""
+DEFAULT_REQUEST_DEADLINE: Final = 120.0
+"""Seconds one attempt of a request may take in all: connect, send, wait, read the answer."""
 
 _AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
 """5xx answers after which Arthur may have stored the records anyway."""
@@ -156,18 +191,28 @@ def _base_url(host: str, *, allow_insecure: bool) -> str:
     return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path, "", ""))
 
 
-def _message_of(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error", "errors"):
-            if key in body:
-                text = body[key] if isinstance(body[key], str) else dumps_json(body[key]).decode()
-                return text[:MAX_MESSAGE]
-    text = response.text.strip()
-    return text[:MAX_MESSAGE] if text else response.reason_phrase
+def _positive_seconds(value: float | None, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number of seconds")  # noqa: TRY004
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{what} must be a positive, finite number of seconds")
+
+
+def _checked_timeout(timeout: float | httpx.Timeout) -> float | httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        for what in ("connect", "read", "write", "pool"):
+            _positive_seconds(getattr(timeout, what), f"timeout.{what}")
+        return timeout
+    _positive_seconds(timeout, "timeout")
+    return timeout
+
+
+def _header_value(value: str, what: str) -> str:
+    if not value or not value.isascii() or not value.isprintable() or value != value.strip():
+        raise ValueError(f"the {what} must be printable ASCII without surrounding whitespace")
+    return value
 
 
 class ArthurClient:
@@ -182,13 +227,26 @@ class ArthurClient:
         chunk_size: Records per request (1 to :data:`MAX_CHUNK_SIZE`).
         max_chunk_bytes: A chunk is cut before its body passes this size.
         retry: The retry policy (default :class:`~arthur_capture.arthur._retry.RetryPolicy`).
-        timeout: Seconds, or an ``httpx.Timeout`` (default: connect 10 s, read 120 s).
+        timeout: Seconds for each socket operation, or an ``httpx.Timeout`` (default:
+            connect 10 s, each read or write 120 s).
+        request_deadline: Seconds one attempt of a request may take in all, from connect
+            to the answer's last byte (default 120); ``None``: no deadline. A server that
+            drips its answer never trips a read timeout; it trips this. An attempt past it
+            counts as a lost answer (retried; the chunk is flagged as possibly stored).
+        max_response_bytes: Longest answer read, in decoded bytes (default 8 MiB; an error
+            answer is read up to 1 MiB). A longer 2xx answer leaves its chunk's records
+            possibly stored, unconfirmed.
         abort_after_failed_chunks: Stop after this many chunks in a row failed as a whole
             (the records not sent are then reported as failed); ``None`` never stops.
         transport: An ``httpx`` transport (for tests or proxies).
         verify: TLS verification, as httpx takes it.
         allow_insecure: Allow plain ``http`` to a host that is not loopback.
         sleep: How to wait between retries (tests pass a recorder).
+        clock: A monotonic clock for the deadline while an answer streams (tests).
+
+    Raises:
+        ValueError: An option is out of range, or the host, model ID or organization ID
+            cannot be used (a model ID of ``..``, with ``/``, control characters…).
     """
 
     def __init__(
@@ -202,42 +260,66 @@ class ArthurClient:
         max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        request_deadline: float | None = DEFAULT_REQUEST_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         abort_after_failed_chunks: int | None = 3,
         transport: httpx.BaseTransport | None = None,
         verify: bool | ssl.SSLContext = True,
         allow_insecure: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Configure the client (no request is made)."""
-        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        if isinstance(chunk_size, bool) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
             raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}")
         if max_chunk_bytes < 1024:
             raise ValueError("max_chunk_bytes must be at least 1024")
-        if not model_id or "/" in model_id:
-            raise ValueError("model_id must be a non-empty ID without '/'")
+        if isinstance(max_response_bytes, bool) or max_response_bytes < 1024:
+            raise ValueError("max_response_bytes must be at least 1024")
+        check_id(model_id, "model ID")
+        if organization_id is not None:
+            _header_value(organization_id, "organization ID")
         if abort_after_failed_chunks is not None and abort_after_failed_chunks < 1:
             raise ValueError("abort_after_failed_chunks must be positive or None")
+        _positive_seconds(request_deadline, "request_deadline")
         self._secret = token if isinstance(token, Secret) else Secret(token)
         self.base_url = _base_url(host, allow_insecure=allow_insecure)
         self.model_id = model_id
         self.organization_id = organization_id
         self.chunk_size = chunk_size
         self.max_chunk_bytes = max_chunk_bytes
+        self.max_response_bytes = max_response_bytes
+        self.request_deadline = request_deadline
         self.retry = retry or RetryPolicy()
         self.abort_after_failed_chunks = abort_after_failed_chunks
         self._sleep = sleep
-        headers = {"Accept": "application/json", "User-Agent": f"arthur-capture/{_version()}"}
+        self._clock = clock
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",  # what the answer reader undoes
+            "User-Agent": f"arthur-capture/{_version()}",
+        }
         if organization_id:
             headers["Arthur-Organization-ID"] = organization_id
+        if transport is None:
+            transport = deadline_transport(verify=verify)
+        else:
+            install_deadline(transport)
         self._http = httpx.Client(
             auth=_TokenAuth(self._secret),
             headers=headers,
-            timeout=timeout,
+            timeout=_checked_timeout(timeout),
             transport=transport,
             verify=verify,
             follow_redirects=False,
         )
-        self._model_path = f"/api/v3/models/{urllib.parse.quote(model_id, safe='')}"
+        for mounted in getattr(self._http, "_mounts", {}).values():  # proxies from the env
+            if mounted is not None:
+                install_deadline(mounted)
+        self._model_path = f"/api/v3/models/{path_segment(model_id, 'model ID')}"
+        self._log_filter = RedactingFilter(self._secret)
+        self._log_filter.attach()
+        weakref.finalize(self, self._log_filter.detach)  # also if never closed
 
     def __repr__(self) -> str:
         """Host and model; never the token."""
@@ -256,7 +338,9 @@ class ArthurClient:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._log_filter.detach()
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            self._http.close()
 
     # ----------------------------------------------------------------- public calls
 
@@ -277,6 +361,8 @@ class ArthurClient:
         Raises:
             ArthurAuthError: 401/403 (the upload stops; ``error.result`` has what was done).
             ArthurAPIError: 404, the model does not exist (the upload stops likewise).
+            UploadInterrupted: A ``KeyboardInterrupt`` stopped it (``.result`` has the
+                account: the chunk in flight possibly stored, the records read not sent).
         """
         items = (inference_item(r, batch_id) for r in records)
         return self._send_chunks("POST", "/inferences", items, progress, duplicates_matter=True)
@@ -295,6 +381,7 @@ class ArthurClient:
         Raises:
             ArthurAuthError: 401/403.
             ArthurAPIError: 404, the model does not exist.
+            UploadInterrupted: A ``KeyboardInterrupt`` stopped it.
         """
         items = (ground_truth_item(u) for u in updates)
         return self._send_chunks("PATCH", "/inferences", items, progress, duplicates_matter=False)
@@ -332,7 +419,7 @@ class ArthurClient:
 
         attempts = Attempts()
         try:
-            response = self._call(
+            answer = self._call(
                 "POST",
                 "/inferences/file",
                 what=f"file {file_path.name}",
@@ -343,15 +430,17 @@ class ArthurClient:
         finally:
             for handle in handles:
                 handle.close()
-        body = self._json(response)
+        body, problem = self._body(answer)
         counts = body.get("counts") if isinstance(body, dict) else None
         failures = body.get("failures") if isinstance(body, dict) else None
         return FileUploadResult(
-            status=response.status_code,
-            counts=counts if isinstance(counts, dict) else {},
+            status=answer.status,
+            counts=self._cleaned(counts) if isinstance(counts, dict) else {},
             failures=self._failures(failures),
             attempts=attempts.count,
             possible_duplicate=attempts.duplicate_risk,
+            unconfirmed=problem
+            or ("its answer is not JSON" if body is None and answer.body.strip() else None),
         )
 
     def close_batch(self, batch_id: str, total_record_count: int) -> dict[str, Any]:
@@ -360,19 +449,20 @@ class ArthurClient:
         Returns Arthur's JSON answer (``{}`` when it had none).
 
         Raises:
+            ValueError: The batch ID cannot name a path segment (empty, ``..``, ``/``…).
             ArthurAuthError: 401/403.
             ArthurAPIError: Another status that is not retried.
             ArthurUnavailableError: Retries ran out.
         """
         if total_record_count < 0:
             raise ValueError("total_record_count must not be negative")
+        path = f"/batches/{path_segment(batch_id, 'batch ID')}"
         body = dumps_json({"status": "uploaded", "total_record_count": total_record_count})
-        path = f"/batches/{urllib.parse.quote(batch_id, safe='')}"
-        response = self._call(
+        answer = self._call(
             "PATCH", path, what=f"batch {batch_id}", attempts=Attempts(), content=body
         )
-        answer = self._json(response)
-        return answer if isinstance(answer, dict) else {}
+        parsed, _ = self._body(answer)
+        return self._cleaned(parsed) if isinstance(parsed, dict) else {}
 
     # ----------------------------------------------------------------- chunked sending
 
@@ -385,26 +475,51 @@ class ArthurClient:
         *,
         duplicates_matter: bool,
     ) -> UploadResult:
-        """Send items chunk by chunk; stop sending after too many failed chunks in a row."""
-        account = Settlement(self._secret.redact)
+        """Send items chunk by chunk; stop sending after too many failed chunks in a row.
+
+        However it ends, every item read is in one bucket: an error that stops the upload
+        (401/403/404, ``KeyboardInterrupt``, an exception of ``items``) leaves the chunk in
+        flight possibly stored and the items read but not sent as not sent.
+        """
+        account = Settlement(self._secret)
         result = account.result
+        chunker = Chunker(items, self.chunk_size, self.max_chunk_bytes)
+        flight: tuple[int, list[Item], int] | None = None
         failed_in_row = 0
-        stream = chunks(items, self.chunk_size, self.max_chunk_bytes)
-        for number, (chunk, invalid) in enumerate(stream):
-            account.invalid(invalid)
-            result.total += len(chunk)
-            if not chunk:
-                pass
-            elif self.abort_after_failed_chunks is not None and (
-                failed_in_row >= self.abort_after_failed_chunks
-            ):
-                result.aborted = True
-                account.not_sent(chunk, "not sent: the upload stopped after failed chunks")
-            else:
-                ok = self._send_chunk(method, path, number, chunk, account, duplicates_matter)
-                failed_in_row = 0 if ok else failed_in_row + 1
-            if progress is not None:
-                progress(len(chunk) + len(invalid))
+        try:
+            for number, (chunk, invalid) in enumerate(chunker):
+                result.total = chunker.read - len(chunker.pending) - len(chunker.pending_invalid)
+                account.invalid(invalid)
+                if not chunk:
+                    pass
+                elif self.abort_after_failed_chunks is not None and (
+                    failed_in_row >= self.abort_after_failed_chunks
+                ):
+                    if not result.aborted:
+                        result.aborted = True
+                        result.stopped = (
+                            f"{failed_in_row} chunk(s) in a row failed; the rest was not sent"
+                        )
+                    account.not_sent(chunk, "not sent: the upload stopped after failed chunks")
+                else:
+                    flight = (number, chunk, account.settled)
+                    ok = self._send_chunk(method, path, number, chunk, account, duplicates_matter)
+                    flight = None
+                    failed_in_row = 0 if ok else failed_in_row + 1
+                if progress is not None:
+                    progress(len(chunk) + len(invalid))
+        except ArthurError as exc:
+            self._wind_up(account, chunker, flight, exc.message)
+            exc.result = result
+            raise
+        except KeyboardInterrupt as exc:
+            self._wind_up(account, chunker, flight, "the upload was interrupted")
+            raise UploadInterrupted(result) from exc
+        except BaseException as exc:
+            self._wind_up(account, chunker, flight, f"stopped by {type(exc).__name__}")
+            exc.add_note(f"arthur_capture: the upload stopped; its account: {result.summary()}")
+            raise
+        result.total = chunker.read
         if result.aborted:
             logger.error(
                 "upload stopped after %d failed chunk(s) in a row; %d record(s) not sent",
@@ -412,6 +527,24 @@ class ArthurClient:
                 sum(1 for f in result.failed if not f.sent),
             )
         return result
+
+    @staticmethod
+    def _wind_up(
+        account: Settlement,
+        chunker: Chunker,
+        flight: tuple[int, list[Item], int] | None,
+        reason: str,
+    ) -> None:
+        """Settle what an early stop leaves: the chunk in flight, the items read, not sent."""
+        result = account.result
+        if flight is not None:
+            account.in_flight(*flight)
+        invalid, pending = chunker.pending_invalid, chunker.pending
+        chunker.pending_invalid, chunker.pending = [], []
+        account.invalid(invalid)
+        account.not_sent(pending, f"not sent: {reason}")
+        result.total = chunker.read
+        result.stopped = reason
 
     def _send_chunk(
         self,
@@ -433,16 +566,30 @@ class ArthurClient:
         attempts = Attempts()
         what = f"chunk {number} ({len(chunk)} records)"
         try:
-            response = self._call(
+            answer = self._call(
                 method, path, what=what, attempts=attempts, content=json_array(chunk), result=result
             )
         except ArthurUnavailableError as exc:
-            account.chunk_failed(number, chunk, exc.status, exc.message, exc.attempts)
+            account.chunk_failed(
+                number,
+                chunk,
+                exc.status,
+                exc.message,
+                exc.attempts,
+                possibly_stored=attempts.ambiguous,
+            )
             if duplicates_matter and attempts.duplicate_risk:
                 account.possible_duplicates(chunk)
             return False
         except ArthurAPIError as exc:
-            account.chunk_failed(number, chunk, exc.status, exc.message, attempts.count)
+            account.chunk_failed(
+                number,
+                chunk,
+                exc.status,
+                exc.message,
+                attempts.count,
+                possibly_stored=attempts.ambiguous,
+            )
             if duplicates_matter and attempts.duplicate_risk:
                 account.possible_duplicates(chunk)
             if exc.status in (401, 403, 404):
@@ -451,8 +598,23 @@ class ArthurClient:
             return False
         if duplicates_matter and attempts.duplicate_risk:
             account.possible_duplicates(chunk)
-        account.answered(number, chunk, response.status_code, self._json(response))
+        body, problem = self._body(answer)
+        if problem is not None:
+            account.unconfirmed(number, chunk, answer.status, problem)
+        else:
+            account.answered(number, chunk, answer.status, body)
         return True
+
+    @staticmethod
+    def _body(answer: Answer) -> tuple[Any, str | None]:
+        """A 2xx answer's JSON (``None`` when empty or not JSON), and why it is unreadable.
+
+        Unreadable: cut, too long, too slow, or nested too deep (``None`` when read whole).
+        """
+        if answer.problem is not None:
+            return None, answer.problem
+        body, problem = parse_json(answer.body)
+        return body, problem if problem == TOO_DEEP else None
 
     # ----------------------------------------------------------------- one request, retried
 
@@ -467,7 +629,7 @@ class ArthurClient:
         files: Callable[[], dict[str, Any]] | None = None,
         data: dict[str, str] | None = None,
         result: UploadResult | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send one request under the retry policy; a 2xx answer, or an error.
 
         ``attempts`` counts the times it was sent (and notes a possibly lost answer);
@@ -497,7 +659,7 @@ class ArthurClient:
                 wait,
             )
 
-        def send() -> httpx.Response:
+        def send() -> Answer:
             return self._once(method, url, content=content, files=files, data=data)
 
         try:
@@ -518,41 +680,84 @@ class ArthurClient:
         content: bytes | None,
         files: Callable[[], dict[str, Any]] | None,
         data: dict[str, str] | None,
-    ) -> httpx.Response:
+    ) -> Answer:
+        """One attempt, within the request deadline: a 2xx :class:`Answer`, or an error.
+
+        Raises:
+            Retryable: 5xx, 429, a timeout, a lost connection, any other failure of the
+                HTTP stack before an answer came.
+            ArthurAuthError: 401/403.
+            ArthurAPIError: Another status.
+        """
         headers = {"Content-Type": "application/json"} if content is not None else None
-        try:
-            response = self._http.request(
-                method,
-                url,
-                content=content,
-                files=files() if files is not None else None,
-                data=data,
-                headers=headers,
-            )
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Retryable(f"timed out connecting ({type(exc).__name__})") from None
-        except httpx.TimeoutException as exc:
-            raise Retryable(
-                f"timed out waiting for Arthur ({type(exc).__name__})", ambiguous=True
-            ) from None
-        except httpx.ConnectError as exc:
-            raise Retryable(f"cannot connect: {self._secret.redact(str(exc))}") from None
-        except httpx.TransportError as exc:
-            detail = self._secret.redact(str(exc)) or type(exc).__name__
-            raise Retryable(f"connection lost: {detail}", ambiguous=True) from None
-        status = response.status_code
+        seconds = self.request_deadline
+        deadline = None if seconds is None else self._clock() + seconds
+        with within(seconds):
+            try:
+                request = self._http.build_request(
+                    method,
+                    url,
+                    content=content,
+                    files=files() if files is not None else None,
+                    data=data,
+                    headers=headers,
+                )
+                response = self._http.send(request, stream=True)
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                raise Retryable(f"timed out connecting ({type(exc).__name__})") from None
+            except httpx.TimeoutException as exc:
+                if deadline is not None and self._clock() >= deadline:
+                    message = f"no answer within the request deadline of {seconds:g} s"
+                else:
+                    message = f"timed out waiting for Arthur ({type(exc).__name__})"
+                raise Retryable(message, ambiguous=True) from None
+            except httpx.ConnectError as exc:
+                raise Retryable(f"cannot connect: {self._detail(exc)}") from None
+            except httpx.TransportError as exc:
+                raise Retryable(
+                    f"connection lost ({type(exc).__name__}): {self._detail(exc)}", ambiguous=True
+                ) from None
+            except (httpx.HTTPError, httpx.StreamError) as exc:
+                raise Retryable(
+                    f"the request failed: {type(exc).__name__}: {self._detail(exc)}",
+                    ambiguous=True,
+                ) from None
+            try:
+                ok = 200 <= response.status_code < 300
+                limit = (
+                    self.max_response_bytes if ok else min(MAX_ERROR_BYTES, self.max_response_bytes)
+                )
+                answer = read_answer(
+                    response, max_bytes=limit, deadline=deadline, clock=self._clock
+                )
+            finally:
+                with contextlib.suppress(httpx.HTTPError, httpx.StreamError, OSError):
+                    response.close()
+        return self._judged(answer)
+
+    def _detail(self, exc: BaseException) -> str:
+        """An exception of the HTTP stack as a short, redacted text."""
+        return self._secret.shown(str(exc), MAX_MESSAGE) or type(exc).__name__
+
+    def _judged(self, answer: Answer) -> Answer:
+        """The answer if 2xx; else the error its status means.
+
+        Raises:
+            Retryable: 5xx or 429.
+            ArthurAuthError: 401/403.
+            ArthurAPIError: Another status.
+        """
+        status = answer.status
         if status == 429 or 500 <= status < 600:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            message = self._secret.redact(_message_of(response))
             raise Retryable(
-                f"Arthur answered {status}: {message}",
+                f"Arthur answered {status}: {message_of(answer, self._secret)}",
                 status=status,
-                retry_after=retry_after,
+                retry_after=parse_retry_after(answer.retry_after),
                 ambiguous=status in _AMBIGUOUS_STATUSES,
             )
         if 200 <= status < 300:
-            return response
-        message = self._secret.redact(_message_of(response))
+            return answer
+        message = message_of(answer, self._secret)
         if status in (401, 403):
             hint = (
                 "the token is missing or wrong"
@@ -565,23 +770,20 @@ class ArthurClient:
             raise ArthurAPIError(msg, status)
         raise ArthurAPIError(f"Arthur answered {status}: {message}", status)
 
+    def _cleaned(self, value: Any) -> Any:
+        """A value from Arthur with every string in it redacted, then cut (keys too)."""
+        if isinstance(value, str):
+            return self._secret.shown(value, MAX_MESSAGE)
+        if isinstance(value, dict):
+            return {self._cleaned(k): self._cleaned(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._cleaned(v) for v in value]
+        return value
+
     def _failures(self, failures: Any) -> list[dict[str, Any]]:
         if not isinstance(failures, list):
             return []
-        return [
-            {k: self._secret.redact(v) if isinstance(v, str) else v for k, v in f.items()}
-            for f in failures
-            if isinstance(f, dict)
-        ]
-
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        if not response.content:
-            return None
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            return None
+        return [self._cleaned(f) for f in failures if isinstance(f, dict)]
 
 
 def _version() -> str:

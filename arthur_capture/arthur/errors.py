@@ -7,6 +7,11 @@ They live with the uploader because they carry its partial result (:class:`Uploa
         ├── ArthurAPIError                        a status that is not retried
         │   └── ArthurAuthError                   401 or 403
         └── ArthurUnavailableError(…, ConnectionError)  retries ran out
+
+And one that is not an error but the user's wish, so it stays a ``KeyboardInterrupt``::
+
+    KeyboardInterrupt
+    └── UploadInterrupted                         Ctrl-C (or SIGTERM, from the CLI) mid-upload
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from arthur_capture.errors import CaptureError
 if TYPE_CHECKING:
     from arthur_capture.arthur.results import UploadResult
 
-__all__ = ["ArthurAPIError", "ArthurAuthError", "ArthurError", "ArthurUnavailableError"]
+__all__ = [
+    "ArthurAPIError",
+    "ArthurAuthError",
+    "ArthurError",
+    "ArthurUnavailableError",
+    "UploadInterrupted",
+]
 
 
 class ArthurError(CaptureError):
@@ -72,3 +83,21 @@ class ArthurUnavailableError(ArthurError, ConnectionError):
         super().__init__(message, result=result)
         self.status = status
         self.attempts = attempts
+
+
+class UploadInterrupted(KeyboardInterrupt):
+    """An upload stopped by a ``KeyboardInterrupt``, with the account of what was done.
+
+    Raised from the ``KeyboardInterrupt`` that stopped :meth:`ArthurClient.upload
+    <arthur_capture.arthur.client.ArthurClient.upload>` (or ``send_ground_truth``); being a
+    ``KeyboardInterrupt`` itself, Ctrl-C still stops a program that does not look at it.
+
+    Attributes:
+        result: The account: the records settled so far, the chunk in flight as possibly
+            stored, the records read but not sent as not sent (``result.balanced`` holds).
+    """
+
+    def __init__(self, result: UploadResult) -> None:
+        """Create the interruption with the upload's account."""
+        super().__init__("the upload was interrupted")
+        self.result = result

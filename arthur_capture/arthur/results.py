@@ -6,7 +6,10 @@ Pure data (no HTTP client is imported): build, compare and inspect results witho
 
 Every record handed to an upload ends in exactly one bucket of the :class:`UploadResult`:
 accepted, refused by Arthur (:class:`Refusal`) or failed (:class:`FailedRecord`), so
-``total == accepted + refused + len(failed)`` (:attr:`UploadResult.balanced`).
+``total == accepted + refused + len(failed)`` (:attr:`UploadResult.balanced`). A failed
+record is one of three kinds: *possibly stored* (sent, and the answer was lost, unreadable or
+had no result for it: Arthur may hold it), *not stored* (sent, and Arthur said no to the
+whole request) or *not sent*.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ class FailedRecord:
     """0-based number of its request; ``None`` when it was never sent."""
     sent: bool
     """Whether the record was sent at least once."""
+    possibly_stored: bool = False
+    """Sent, and Arthur may hold it: the answer was lost (timeout, dropped connection,
+    500/502/504), unreadable, too long, or had no usable result for it, or the upload was
+    interrupted while its request was in flight. ``False``: sent and refused as a whole
+    (a 4xx, or a 503/429 every time), or not sent."""
+
+    @property
+    def kind(self) -> str:
+        """``"possibly stored"``, ``"failed"`` (sent, not stored) or ``"not sent"``."""
+        if not self.sent:
+            return "not sent"
+        return "possibly stored" if self.possibly_stored else "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,24 @@ class UploadResult:
     """Disagreements in Arthur's answers (counts versus results) and other oddities."""
     aborted: bool = False
     """Whether the upload stopped early (too many failed chunks in a row)."""
+    stopped: str | None = None
+    """Why the upload stopped before the end of its records, or ``None`` if it did not:
+    failed chunks in a row, an error that stops it (401, 403, 404), an interruption."""
+
+    @property
+    def possibly_stored(self) -> list[FailedRecord]:
+        """The failed records Arthur may hold (sent; the answer was lost or unreadable)."""
+        return [f for f in self.failed if f.sent and f.possibly_stored]
+
+    @property
+    def not_sent(self) -> list[FailedRecord]:
+        """The failed records that were never sent (invalid, or after the upload stopped)."""
+        return [f for f in self.failed if not f.sent]
+
+    @property
+    def not_stored(self) -> list[FailedRecord]:
+        """The failed records that were sent and refused as a whole (Arthur holds none)."""
+        return [f for f in self.failed if f.sent and not f.possibly_stored]
 
     @property
     def ok(self) -> bool:
@@ -136,6 +169,11 @@ class UploadResult:
             "possible_duplicates": len(self.possible_duplicates),
             "warnings": len(self.warnings),
             "aborted": self.aborted,
+            "possibly_stored": len(self.possibly_stored),
+            "not_stored": len(self.not_stored),
+            "not_sent": len(self.not_sent),
+            "stopped": self.stopped,
+            "balanced": self.balanced,
         }
 
 
@@ -157,8 +195,16 @@ class FileUploadResult:
     """How many times the file was sent."""
     possible_duplicate: bool
     """Whether it was re-sent after an answer that may have been lost."""
+    unconfirmed: str | None = None
+    """Why Arthur's 2xx answer could not be read (too long, too slow, cut, not JSON):
+    the file was probably taken, but nothing in this result is confirmed. ``None``: read."""
 
     @property
     def ok(self) -> bool:
-        """No failure reported and no duplicate risk."""
-        return not self.failures and not self.counts.get("failure") and not self.possible_duplicate
+        """Answer read, no failure reported and no duplicate risk."""
+        return (
+            self.unconfirmed is None
+            and not self.failures
+            and not self.counts.get("failure")
+            and not self.possible_duplicate
+        )

@@ -4,17 +4,25 @@ One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod
 and what they share in :mod:`._common`.
 
 Exit status: 0 when nothing was rejected, 1 when something was (good records are
-still written), 2 for usage and I/O errors. Errors go to stderr as one sentence.
+still written), 2 for usage and I/O errors (a file or stdout that cannot be written
+included), 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped the command. Errors go
+to stderr as one sentence. Files are written whole or not at all (:mod:`._outputs`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
-from arthur_capture.cli import convert, preview, upload, validate
-from arthur_capture.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError, common_parser
+from arthur_capture.cli import _outputs, convert, preview, upload, validate
+from arthur_capture.cli._common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    OutputError,
+    Parser,
+    UsageError,
+    common_parser,
+)
 from arthur_capture.errors import CaptureError
 
 if TYPE_CHECKING:
@@ -24,16 +32,21 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 
+def _always(args: argparse.Namespace) -> bool:  # noqa: ARG001
+    return True
+
+
 class _Command(NamedTuple):
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     description: str | None = None
+    uses_stdout: Callable[[argparse.Namespace], bool] = _always
 
 
 _COMMANDS = {
     "preview": _Command(preview.HELP, preview.configure, preview.run),
-    "convert": _Command(convert.HELP, convert.configure, convert.run),
+    "convert": _Command(convert.HELP, convert.configure, convert.run, None, convert.uses_stdout),
     "validate": _Command(validate.HELP, validate.configure, validate.run),
     "upload": _Command(upload.HELP, upload.configure, upload.run, upload.DESCRIPTION),
 }
@@ -64,24 +77,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    SIGINT, SIGTERM and SIGHUP stop the command cleanly while it runs (no file is left half
+    written); the previous handlers are back when this returns.
+    """
+    with _outputs.handled_signals():
+        try:
+            return _run(argv)
+        except KeyboardInterrupt as exc:
+            message, status = _outputs.interrupted_message(exc)
+            _complain(message)
+            return status
+
+
+def _complain(message: str) -> None:
+    print(f"arthur-capture: {message}", file=sys.stderr)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return _COMMANDS[args.command].run(args)
+        command = _COMMANDS[args.command]
+        if sys.stdout is None and command.uses_stdout(args):
+            raise OutputError("cannot write to stdout: it is closed", stdout=True)
+        status = command.run(args)
+        _outputs.flush_stdout()  # a write error is the command's, not lost at exit
     except UsageError as exc:
-        print(f"arthur-capture: {exc}", file=sys.stderr)
+        if isinstance(exc, OutputError) and exc.stdout:
+            _outputs.drop_stdout()
+        _complain(_outputs.described(exc, str(exc)))
         return EXIT_USAGE
     except CaptureError as exc:
-        print(f"arthur-capture: {exc.message}", file=sys.stderr)
+        _complain(_outputs.described(exc, exc.message))
         return EXIT_USAGE
     except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = None  # type: ignore[assignment,unused-ignore]
+        _outputs.drop_stdout()
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("arthur-capture: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:
+        # every file a command writes names its own write errors: what is left is stdout
+        _outputs.drop_stdout()
+        _complain(_outputs.described(exc, f"cannot write to stdout: {exc.strerror or exc}"))
+        return EXIT_USAGE
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,7 @@
-"""What the commands share: usage errors, the reading options, the counts, the outputs."""
+"""What the commands share: usage errors, the reading options, the counts, the outputs.
+
+Files are written through :mod:`._outputs` (temporary file, renamed over the target on success).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,19 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from arthur_capture._json import dumps_json
 from arthur_capture.decoders import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
-from arthur_capture.errors import SchemaError
-from arthur_capture.reading import DEFAULT_MAX_LINE_BYTES, CaptureReader, Ledger
+from arthur_capture.errors import CaptureError, SchemaError
+from arthur_capture.reading import (
+    DEFAULT_MAX_BLANK_LINES,
+    DEFAULT_MAX_INFERENCES_PER_CALL,
+    DEFAULT_MAX_LINE_BYTES,
+    CaptureReader,
+    Ledger,
+)
+from arthur_capture.sinks._atomic import AtomicFile
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.records import Reject
 
@@ -21,7 +33,9 @@ __all__ = [
     "EXIT_REJECTS",
     "EXIT_USAGE",
     "DeadLetters",
+    "OutputError",
     "UsageError",
+    "cannot_write",
     "common_parser",
     "load_schema",
     "open_out",
@@ -40,6 +54,23 @@ EXIT_USAGE: Final = 2
 
 class UsageError(Exception):
     """A problem with the command line or the files named on it."""
+
+
+class OutputError(UsageError):
+    """An output cannot be written: a full disk, a closed or full stdout, a missing directory."""
+
+    def __init__(self, message: str, *, stdout: bool = False) -> None:
+        """The sentence, and whether it is about stdout."""
+        super().__init__(message)
+        self.stdout = stdout
+        """Whether stdout failed (nothing more should be written to it)."""
+
+
+def cannot_write(target: str | None, exc: OSError) -> OutputError:
+    """The one sentence for a failed write to ``target`` (``None`` or ``-``: stdout)."""
+    if target is None or target == "-":
+        return OutputError(f"cannot write to stdout: {exc.strerror or exc}", stdout=True)
+    return OutputError(f"cannot write {target}: {exc.strerror or exc}")
 
 
 class Parser(argparse.ArgumentParser):
@@ -88,6 +119,22 @@ def common_parser() -> Parser:
         help="reject longer lines as line_too_large (default: %(default)s)",
     )
     common.add_argument(
+        "--max-inferences",
+        type=int,
+        default=DEFAULT_MAX_INFERENCES_PER_CALL,
+        metavar="N",
+        help="reject a call whose request or response holds more inferences as "
+        "too_many_inferences (default: %(default)s)",
+    )
+    common.add_argument(
+        "--max-blank-lines",
+        type=int,
+        default=DEFAULT_MAX_BLANK_LINES,
+        metavar="N",
+        help="after N blank lines in a row, reject the next as too_many_blank_lines and skip "
+        "the rest of that file (default: %(default)s)",
+    )
+    common.add_argument(
         "--max-depth",
         type=int,
         default=DEFAULT_MAX_DEPTH,
@@ -97,6 +144,20 @@ def common_parser() -> Parser:
     )
     common.add_argument(
         "--strict", action="store_true", help="stop at the first reject (exit status 1)"
+    )
+    common.add_argument(
+        "--reject-non-finite",
+        action="store_true",
+        help="reject a call whose JSON payload holds NaN, Infinity, -Infinity or a number "
+        "overflowing to infinity as non_finite_number (default: read them as null and count "
+        "them, non_finite_values in the summary)",
+    )
+    common.add_argument(
+        "--reject-duplicates",
+        action="store_true",
+        help="reject each inference whose partner inference ID was already read in this run "
+        "as duplicate_partner_id, keeping the first (default: count them, "
+        "duplicate_partner_ids in the summary)",
     )
     common.add_argument(
         "--schema",
@@ -131,6 +192,10 @@ def reader_of(args: argparse.Namespace, schema: ModelSchema | None = None) -> Ca
     """
     if args.max_line_bytes < 1:
         raise UsageError("--max-line-bytes must be positive")
+    if args.max_inferences < 1:
+        raise UsageError("--max-inferences must be positive")
+    if args.max_blank_lines < 0:
+        raise UsageError("--max-blank-lines must not be negative")
     if not 0 <= args.max_depth <= MAX_DEPTH_LIMIT:
         raise UsageError(f"--max-depth must be between 0 and {MAX_DEPTH_LIMIT}")
     mapper = None
@@ -144,23 +209,49 @@ def reader_of(args: argparse.Namespace, schema: ModelSchema | None = None) -> Ca
         mapper=mapper,
         strict=args.strict,
         max_line_bytes=args.max_line_bytes,
+        max_inferences_per_call=args.max_inferences,
+        max_blank_lines=args.max_blank_lines,
         sniff=args.sniff,
         content_types=dict(args.content_type),
+        reject_non_finite=args.reject_non_finite,
+        reject_duplicates=args.reject_duplicates,
     )
 
 
-def open_out(path: str | None) -> contextlib.AbstractContextManager[IO[bytes]]:
-    """The binary output named ``path`` (stdout for ``None`` or ``-``).
+@contextlib.contextmanager
+def open_out(path: str | None) -> Iterator[IO[bytes]]:
+    """The binary output named ``path`` (stdout for ``None`` or ``-``), for a ``with`` block.
+
+    A file is written under a temporary name beside it and renamed over ``path`` only when
+    the block ends without an error; otherwise the temporary file is removed and ``path``
+    keeps its old content. (Commands writing several files use :class:`._outputs.Outputs`,
+    which puts them in place together.)
 
     Raises:
-        UsageError: It cannot be opened for writing.
+        OutputError: It cannot be opened or written (stdout is closed, the disk is full).
     """
     if path is None or path == "-":
-        return contextlib.nullcontext(sys.stdout.buffer)
+        if sys.stdout is None:
+            raise OutputError("cannot write to stdout: it is closed", stdout=True)
+        yield sys.stdout.buffer
+        return
+    file = AtomicFile(path)
     try:
-        return open(path, "wb")  # noqa: PTH123 - returned as a context manager
+        handle = file.open()
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise cannot_write(path, exc) from exc
+    try:
+        yield handle
+        file.finish()
+        file.replace()
+    except OSError as exc:
+        file.discard()
+        if isinstance(exc, (CaptureError, BrokenPipeError)):  # a source, or stdout, failed
+            raise
+        raise cannot_write(path, exc) from exc  # a write in the block is taken to be to this file
+    except BaseException:
+        file.discard()
+        raise
 
 
 def summary_line(ledger: Ledger) -> str:
@@ -185,16 +276,26 @@ def strict_stop(message: str) -> None:
 class DeadLetters:
     """Writes rejects to a dead-letter file as JSON lines (or only notes that there were some)."""
 
-    __slots__ = ("_out", "rejected")
+    __slots__ = ("_name", "_out", "rejected")
 
-    def __init__(self, out: IO[bytes] | None) -> None:
-        """Write to ``out``, or nowhere."""
+    def __init__(self, out: IO[bytes] | None, name: str | None = None) -> None:
+        """Write to ``out`` (named ``name`` in messages; ``None``: stdout), or nowhere."""
         self._out = out
+        self._name = name
         self.rejected = False
         """Whether a reject was seen."""
 
     def write(self, reject: Reject) -> None:
-        """Record one reject."""
+        """Record one reject.
+
+        Raises:
+            OutputError: The dead-letter file cannot be written.
+        """
         self.rejected = True
         if self._out is not None:
-            self._out.write(dumps_json(reject.to_dict()) + b"\n")
+            try:
+                self._out.write(dumps_json(reject.to_dict()) + b"\n")
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise cannot_write(self._name, exc) from exc

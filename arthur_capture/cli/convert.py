@@ -1,14 +1,19 @@
-"""``arthur-capture convert``: write Arthur inference objects as JSON lines, JSON or Parquet."""
+"""``arthur-capture convert``: write Arthur inference objects as JSON lines, JSON or Parquet.
+
+Its files (``-o``, ``--rejects``, ``--summary``, Parquet chunks) are written under temporary
+names and put in place together at the end: on an error or a signal, none of them changes.
+An output that is an input, or another output, is refused before anything is written.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from arthur_capture._json import dumps_json
-from arthur_capture.cli import _common
-from arthur_capture.errors import ParquetError, RejectedError
+from arthur_capture.cli import _common, _outputs
+from arthur_capture.errors import CaptureError, ParquetError, RejectedError
 from arthur_capture.records import Call, InferenceRecord, Reject
 from arthur_capture.sinks.jsonl import InferenceWriter, call_json
 
@@ -16,7 +21,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable, Iterator
 
-__all__ = ["HELP", "configure", "run"]
+    from arthur_capture.arthur.schema import ModelSchema
+
+__all__ = ["HELP", "configure", "run", "uses_stdout"]
 
 
 HELP: Final = "write Arthur inference objects as JSON lines"
@@ -70,6 +77,26 @@ def _stopped(dead: _common.DeadLetters, exc: RejectedError) -> None:
     _common.strict_stop(exc.message)
 
 
+def uses_stdout(args: argparse.Namespace) -> bool:
+    """Whether ``convert`` writes to stdout with these arguments."""
+    return args.output is None or _outputs.STDOUT in (args.output, args.rejects)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output that is an input or another output (before anything is opened)."""
+    outputs = [("-o", args.output)]
+    families = []
+    if args.format == "parquet":
+        from arthur_capture.sinks.parquet import chunk_pattern  # noqa: PLC0415
+
+        families.append(("-o", args.output, chunk_pattern(args.output)))
+    if args.rejects:
+        outputs.append(("--rejects", args.rejects))
+    if args.summary:  # always a file: `--summary -` names a file called "-"
+        outputs.append(("--summary", f"./{args.summary}" if args.summary == "-" else args.summary))
+    _outputs.check_outputs(args.files, outputs, families=families)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``convert``; returns the exit status."""
     schema = _common.load_schema(args.schema)
@@ -82,52 +109,92 @@ def run(args: argparse.Namespace) -> int:
         raise _common.UsageError(
             "the model is a batch model: Arthur needs --batch-id for its inferences"
         )
+    _check_outputs(args)
     calls = reader.iter_calls(*args.files)
-    with _common.open_out(args.rejects) if args.rejects else contextlib.nullcontext(None) as handle:
-        dead = _common.DeadLetters(handle)
+    with _outputs.Outputs() as outputs:
+        writer: InferenceWriter | None = None
         if args.format == "parquet":
-            from arthur_capture.sinks.parquet import write_parquet  # noqa: PLC0415
-
-            try:
-                files = write_parquet(
-                    _records(calls, dead),
-                    args.output,
-                    schema=schema,
-                    batch_id=args.batch_id,
-                    chunk_rows=args.chunk_rows,
-                )
-            except ParquetError as exc:
-                raise _common.UsageError(exc.message) from exc
-            except OSError as exc:
-                raise _common.UsageError(
-                    f"cannot write {args.output}: {exc.strerror or exc}"
-                ) from exc
-            print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
+            target = Path(args.output)
+            if target.is_file() or not target.exists():  # else (a device...) written in place
+                outputs.promise(f"{args.output} (or its chunk files)")
         else:
-            with (
-                _common.open_out(args.output) as out,
-                InferenceWriter(out, format=args.format, batch_id=args.batch_id) as writer,
-            ):
-                try:
-                    for item in calls:
-                        if isinstance(item, Reject):
-                            dead.write(item)
-                        elif item.outcomes is None:  # the lean path: the call straight to JSON
-                            for data in call_json(item, batch_id=args.batch_id):
-                                writer.write_json(data)
-                        else:
-                            for outcome in item.outcomes:
-                                if isinstance(outcome, Reject):
-                                    dead.write(outcome)
-                                else:
-                                    writer.write(outcome)
-                except RejectedError as exc:
-                    _stopped(dead, exc)
-    if args.summary:
-        try:
-            with open(args.summary, "wb") as handle:  # noqa: PTH123
-                handle.write(dumps_json(calls.ledger.to_dict()) + b"\n")
-        except OSError as exc:
-            raise _common.UsageError(f"cannot write {args.summary}: {exc.strerror or exc}") from exc
+            out = outputs.open(args.output, lambda: writer is not None and writer.count > 0)
+            writer = InferenceWriter(out, format=args.format, batch_id=args.batch_id)
+        dead = _common.DeadLetters(
+            outputs.open(args.rejects, lambda: dead.rejected) if args.rejects else None,
+            args.rejects,
+        )
+        summary = outputs.file(args.summary) if args.summary else None
+        if writer is None:
+            files = _parquet(args, calls, dead, outputs, schema)
+        else:
+            _json(args, calls, dead, writer)
+        if summary is not None:
+            try:
+                summary.write(dumps_json(calls.ledger.to_dict()) + b"\n")
+            except OSError as exc:
+                raise _common.cannot_write(args.summary, exc) from exc
+        outputs.commit()
+    if writer is None:
+        print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
     print(_common.summary_line(calls.ledger), file=sys.stderr)
     return _common.EXIT_REJECTS if dead.rejected else _common.EXIT_OK
+
+
+def _parquet(
+    args: argparse.Namespace,
+    calls: Iterable[Call | Reject],
+    dead: _common.DeadLetters,
+    outputs: _outputs.Outputs,
+    schema: ModelSchema | None,
+) -> list[Path]:
+    """The records as Parquet files, staged with the other outputs."""
+    from arthur_capture.sinks.parquet import stage_parquet  # noqa: PLC0415
+
+    try:
+        return stage_parquet(
+            _records(calls, dead),
+            args.output,
+            outputs.staging,
+            schema=schema,
+            batch_id=args.batch_id,
+            chunk_rows=args.chunk_rows,
+        )
+    except ParquetError as exc:
+        raise _common.UsageError(exc.message) from exc
+    except (CaptureError, BrokenPipeError):  # a source that cannot be read; --rejects -
+        raise
+    except OSError as exc:
+        raise _common.cannot_write(args.output, exc) from exc
+
+
+def _json(
+    args: argparse.Namespace,
+    calls: Iterable[Call | Reject],
+    dead: _common.DeadLetters,
+    writer: InferenceWriter,
+) -> None:
+    """The records as JSON lines or one JSON array, to ``-o`` or stdout."""
+    try:
+        try:
+            for item in calls:
+                if isinstance(item, Reject):
+                    dead.write(item)
+                elif item.outcomes is None:  # the lean path: the call straight to JSON
+                    for data in call_json(item, batch_id=args.batch_id):
+                        writer.write_json(data)
+                else:
+                    for outcome in item.outcomes:
+                        if isinstance(outcome, Reject):
+                            dead.write(outcome)
+                        else:
+                            writer.write(outcome)
+        except RejectedError as exc:
+            _stopped(dead, exc)
+        # only a complete output gets its end (a JSON array its `]`): not after an error or a
+        # signal, so that a cut array never looks whole
+        writer.close()
+    except (CaptureError, BrokenPipeError):  # a source that cannot be read; a closed pipe
+        raise
+    except OSError as exc:
+        raise _common.cannot_write(args.output, exc) from exc

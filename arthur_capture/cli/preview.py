@@ -18,6 +18,9 @@ __all__ = ["HELP", "configure", "run"]
 HELP: Final = "print the first records as a table and the ledger"
 """The one-line help of ``preview``."""
 
+_REJECTS_SHOWN: Final = 5
+"""How many rejects ``preview`` describes; the others are only counted."""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """``preview`` shows ``--limit`` records."""
@@ -73,11 +76,16 @@ def run(args: argparse.Namespace) -> int:
     stream = reader.iter_records(*args.files)
     ledger = stream.ledger
     shown: list[InferenceRecord] = []
-    rejects: list[Reject] = []
+    first_rejects: list[str] = []  # what is shown of the first rejects, never their bytes
+    rejected = 0
     try:
         for item in stream:
             if isinstance(item, Reject):
-                rejects.append(item)
+                rejected += 1
+                if len(first_rejects) < _REJECTS_SHOWN:
+                    first_rejects.append(
+                        f"  rejected {item.source}:{item.line_number} {item.reason}: {item.message}"
+                    )
             elif len(shown) < args.limit:
                 shown.append(item)
     except RejectedError as exc:
@@ -93,11 +101,8 @@ def run(args: argparse.Namespace) -> int:
         print("(no records)", file=out)
     print(file=out)
     print(_common.summary_line(ledger), file=out)
-    for reject in rejects[:5]:
-        print(
-            f"  rejected {reject.source}:{reject.line_number} {reject.reason}: {reject.message}",
-            file=out,
-        )
-    if len(rejects) > 5:
-        print(f"  … {len(rejects) - 5} more reject(s)", file=out)
-    return _common.EXIT_REJECTS if rejects else _common.EXIT_OK
+    for line in first_rejects:
+        print(line, file=out)
+    if rejected > len(first_rejects):
+        print(f"  … {rejected - len(first_rejects)} more reject(s)", file=out)
+    return _common.EXIT_REJECTS if rejected else _common.EXIT_OK

@@ -27,7 +27,7 @@ from arthur_capture.decoders._registry import (
 from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, LAYOUT_NAMES
 from arthur_capture.decoders.application_json import JSONDecoder
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
-from arthur_capture.decoders.text_csv import CSVDecoder
+from arthur_capture.decoders.text_csv import CSVDecoder, Rows
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -41,6 +41,7 @@ __all__ = [
     "JSONDecoder",
     "JSONLinesDecoder",
     "Payload",
+    "Rows",
     "default_registry",
     "parse_media_type",
 ]

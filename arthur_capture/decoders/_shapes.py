@@ -12,7 +12,14 @@ from arthur_capture.errors import InvalidPayloadError, Reason
 if TYPE_CHECKING:
     from arthur_capture.decoders._registry import Inference
 
-__all__ = ["DEFAULT_MAX_DEPTH", "LAYOUT_NAMES", "WRAPPER_KEYS", "document_inferences", "item"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "LAYOUT_NAMES",
+    "WRAPPER_KEYS",
+    "Inferences",
+    "document_inferences",
+    "item",
+]
 
 DEFAULT_MAX_DEPTH = 32
 """How deep a single value may nest (a scalar is 0, ``[1]`` is 1, ``[[1]]`` is 2)."""
@@ -24,7 +31,47 @@ COLUMN_KEYS = frozenset({"features", "probabilities"})
 """Item keys whose list holds column-ordered values (``{"features": [...]}``)."""
 
 LAYOUT_NAMES = WRAPPER_KEYS | COLUMN_KEYS
-"""Names Arthur refuses in a name → value map, because they name the layouts."""
+"""Names Arthur refuses in a name → value map, because they name the layouts.
+
+The one rule: a layout name is never an attribute name. Whether an object holds one name →
+value inference (an item) or one per position (column-oriented), an object that names a
+layout and is not that layout alone (``{"predictions": [...]}``, ``{"features": [...]}``…)
+is ``invalid_payload`` (:func:`_refuse_layout_names`)."""
+
+
+class Inferences(list[Any]):
+    """A decoder's inferences, with how many non-finite numbers it read as ``null``.
+
+    What the JSON decoders return when a body held ``NaN``, ``Infinity``, ``-Infinity`` or a
+    number overflowing to infinity; a plain list otherwise. The reader adds ``non_finite``
+    to its ledger (or rejects the call, with ``reject_non_finite``).
+    """
+
+    __slots__ = ("non_finite",)
+
+    def __init__(self, inferences: list[Any], non_finite: int = 0) -> None:
+        """The inferences, and the count."""
+        super().__init__(inferences)
+        self.non_finite = non_finite
+        """Non-finite numbers read as ``null``."""
+
+    @classmethod
+    def counted(cls, inferences: list[Any], non_finite: int) -> list[Any]:
+        """``inferences`` as they are when ``non_finite`` is 0, else wrapped with the count."""
+        return cls(inferences, non_finite) if non_finite else inferences
+
+
+def _refuse_layout_names(names: Any, what: str) -> None:
+    """Refuse a layout name used as an attribute name (the one rule of :data:`LAYOUT_NAMES`)."""
+    reserved = LAYOUT_NAMES.intersection(names)
+    if reserved:
+        shown = ", ".join(sorted(reserved))
+        msg = (
+            f"{what} may not use the reserved name(s) {shown} (they name the documented "
+            'layouts: {"instances": [...]} or {"predictions": [...]} alone is a batch, '
+            '{"features": [...]} or {"probabilities": [...]} alone one inference\'s values)'
+        )
+        raise InvalidPayloadError(msg)
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
@@ -62,13 +109,7 @@ def _checked_map(mapping: dict[str, Any], max_depth: int) -> dict[str, Any]:
         or "features" in mapping
         or "probabilities" in mapping
     ):  # LAYOUT_NAMES, spelled out: four lookups beat building an intersection per item
-        reserved = LAYOUT_NAMES.intersection(mapping)
-        names = ", ".join(sorted(reserved))
-        msg = (
-            f"a name → value record may not use the reserved name(s) {names} "
-            "(they name the documented layouts)"
-        )
-        raise InvalidPayloadError(msg)
+        _refuse_layout_names(mapping, "a name → value record")
     if not _CONTAINERS.isdisjoint(map(type, mapping.values())):
         for value in mapping.values():
             if isinstance(value, (list, dict)):
@@ -111,6 +152,7 @@ def _nested_features(data: dict[str, Any], max_depth: int) -> Inference:
 
 
 def _columns(doc: dict[str, list[Any]], max_depth: int) -> list[Inference]:
+    _refuse_layout_names(doc, "a column-oriented object")
     lengths = {name: len(values) for name, values in doc.items()}
     distinct = set(lengths.values())
     if len(distinct) != 1:
@@ -138,7 +180,8 @@ def document_inferences(doc: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> list[In
     2. An object with a single key whose value is a list, when the key is ``instances`` or
        ``predictions`` or every element is an object or a list: one inference per element.
     3. An object whose values are all lists: column-oriented, one inference per position;
-       the lists must have equal, non-zero lengths.
+       the lists must have equal, non-zero lengths, and no list may be named by a layout
+       name (:data:`LAYOUT_NAMES`).
     4. Any other object: one name → value inference.
     5. A scalar: one inference with one column-ordered value.
 

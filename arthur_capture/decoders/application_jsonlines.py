@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, item
-from arthur_capture.decoders.application_json import loads_payload
+from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, Inferences, item
+from arthur_capture.decoders.application_json import loads_counted
 from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
@@ -16,6 +16,10 @@ __all__ = ["JSONLinesDecoder"]
 
 class JSONLinesDecoder:
     """Decode JSON Lines: split on ``\\n`` only, skip blank lines, read each line as one item.
+
+    Numbers are read as by :func:`~arthur_capture.decoders.application_json.loads_counted`
+    (non-finite ones as ``null``, counted in the :class:`~arthur_capture.decoders._shapes.
+    Inferences` returned; integers beyond 64 bits exactly).
 
     Args:
         max_depth: How deep one value may nest before the payload is refused.
@@ -39,18 +43,20 @@ class JSONLinesDecoder:
     def decode(self, payload: Payload) -> list[Inference]:
         """Read each non-blank line as one inference."""
         inferences: list[Inference] = []
+        non_finite = 0
         for number, line in enumerate(payload.text().split("\n"), start=1):
             if not line.strip(" \t\r"):
                 continue
             try:
-                value = loads_payload(payload, line)
+                value, line_non_finite = loads_counted(payload, line)
             except InvalidPayloadError as exc:
                 msg = f"JSON Lines line {number}: {exc.message}"
                 raise InvalidPayloadError(msg, exc.reason or Reason.INVALID_PAYLOAD) from exc
+            non_finite += line_non_finite
             inferences.append(item(value, self.max_depth))
         if not inferences:
             raise InvalidPayloadError("the JSON Lines body has no line: it holds no inference")
-        return inferences
+        return Inferences.counted(inferences, non_finite)
 
     def __repr__(self) -> str:
         """Name the decoder and its limit."""

@@ -4,75 +4,214 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import orjson
 
-from arthur_capture.errors import InvalidPayloadError
+from arthur_capture.errors import InvalidPayloadError, Reason
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from arthur_capture.decoders._registry import Inference, Payload
 
-__all__ = ["CSVDecoder", "csv_value"]
+__all__ = ["CSVDecoder", "Rows", "csv_value", "rows_of", "too_many_inferences"]
 
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_INT64_MIN = -(2**63)
-_UINT64_MAX = 2**64 - 1
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+"""A run of 19 digits: where an integer beyond 64 bits may be (orjson reads those as floats)."""
 _FIELD_LIMIT = 1 << 30
 
 
 def csv_value(field: str) -> Any:
     """Type one CSV field without a schema.
 
-    A valid JSON number literal becomes a number exactly as orjson reads it in a JSON
-    payload: an ``int`` within 64-bit range, else a ``float``; a literal that overflows
-    to infinity stays the string it was. An empty field becomes ``None``; anything
-    else stays a string.
+    A valid JSON number literal becomes a number exactly as the JSON decoders read it: an
+    integer literal an exact ``int`` (of any size), else a ``float``; a literal that
+    overflows to infinity, or an integer of more digits than Python converts
+    (``sys.get_int_max_str_digits()``, 4300), stays the string it was. An empty field
+    becomes ``None``; anything else stays a string.
     """
     if not field:
         return None
     match = _NUMBER.fullmatch(field)
     if match is None:
         return field
-    if match.group(1) is None and match.group(2) is None and len(field) <= 21:
-        number = int(field)
-        if _INT64_MIN <= number <= _UINT64_MAX:
-            return number
+    if match.group(1) is None and match.group(2) is None:
+        try:
+            return int(field)
+        except ValueError:  # past sys.get_int_max_str_digits(): kept whole, as text
+            return field
     value = float(field)
     return value if value not in (float("inf"), float("-inf")) else field
 
 
 _ONLY_NUMBER_CHARS = re.compile(r"[0-9.,eE+\n-]*")
+_PIECE_CHARS = 1 << 20
+"""About how much of a wide all-numeric body the fast path parses at a time."""
+_COMPACT_ROWS = 1024
+"""Bodies of more rows are kept as one :class:`Rows`; fewer, as a list of lists (faster)."""
 
 
-def _numeric_rows(text: str) -> list[Inference] | None:
-    """All rows at once, when every field is a JSON number literal; else ``None``.
+def rows_of(values: list[Any], width: int) -> Sequence[list[Any]]:
+    """``values`` cut into rows of ``width``: one :class:`Rows` when there are many."""
+    if len(values) > _COMPACT_ROWS * width:
+        return Rows(values, width)
+    return [values[start : start + width] for start in range(0, len(values), width)]
+
+
+class Rows(Sequence[list[Any]]):
+    """Rows of equal width kept as one flat list of values: a CSV body decoded compactly.
+
+    Behaves as the list of rows it stands for (``len``, indexing, iteration, ``==`` with a
+    list of lists); each row is made when it is asked for, so two million one-value rows
+    cost two million values, not two million lists.
+    """
+
+    __slots__ = ("_count", "_values", "_width")
+
+    def __init__(self, values: list[Any], width: int) -> None:
+        """Wrap ``values``, ``width`` to a row (``len(values)`` is a multiple of ``width``)."""
+        self._values = values
+        self._width = width
+        self._count = len(values) // width
+
+    @property
+    def width(self) -> int:
+        """Values per row."""
+        return self._width
+
+    @property
+    def flat(self) -> list[Any]:
+        """Every value, row after row (shared: do not change it)."""
+        return self._values
+
+    def __len__(self) -> int:
+        """How many rows."""
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[Any]]: ...
+    def __getitem__(self, index: int | slice) -> list[Any] | list[list[Any]]:
+        """One row (a new list), or a list of rows for a slice."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("row index out of range")
+        start = index * self._width
+        return self._values[start : start + self._width]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        """Each row, as a new list."""
+        values, width = self._values, self._width
+        if width == 1:
+            for value in values:
+                yield [value]
+        else:
+            for start in range(0, len(values), width):
+                yield values[start : start + width]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a sequence of the same rows (a list of lists, another :class:`Rows`)."""
+        if isinstance(other, Rows):
+            return self._width == other._width and self._values == other._values
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes, bytearray)):
+            return len(other) == self._count and all(a == b for a, b in zip(self, other))  # noqa: B905
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        """The first rows, as a list of lists shows them."""
+        shown = ", ".join(repr(row) for row in self[:3])
+        more = f", … {self._count - 3} more" if self._count > 3 else ""
+        return f"Rows([{shown}{more}])"
+
+
+def _numeric_table(
+    text: str, *, max_rows: int | None = None, piece_chars: int | None = None
+) -> Sequence[list[Any]] | None:
+    """All rows when every field is a JSON number literal (compactly when many); else ``None``.
 
     A fast path with no rules of its own: when the body holds only number characters,
     commas and LF row ends, wrapping each row in ``[...]`` makes a JSON document whose
     numbers orjson reads exactly as :func:`csv_value` does (its grammar *is* the JSON
-    number grammar, and out-of-range integers become floats in both). Anything else
-    (quotes, spaces, CR, empty fields or rows, ``1e400``, text) makes orjson refuse,
-    and the caller takes the general path.
+    number grammar). Anything else (quotes, spaces, CR, empty fields or rows, ``1e400``,
+    text) makes orjson refuse, and the caller takes the general path; so does a run of 19
+    digits, which may be an integer beyond 64 bits (orjson makes those floats,
+    :func:`csv_value` keeps them exact). A body of up to :data:`_COMPACT_ROWS` rows is one
+    JSON document of lists. A longer one becomes :class:`Rows`: one value a row is read as
+    one flat JSON array; wider rows a piece of whole rows at a time (about ``piece_chars``,
+    by default :data:`_PIECE_CHARS`), which reads exactly as the whole document would, with
+    little memory in passing.
+
+    Raises:
+        InvalidPayloadError: The body holds only number characters and more than
+            ``max_rows`` rows (counted before anything is parsed; the general path would
+            find as many).
     """
-    body = text.removesuffix("\n")
-    if (
-        not body
-        or body[0] == "\n"
-        or body[-1] == "\n"
-        or "\n\n" in body
-        or _ONLY_NUMBER_CHARS.fullmatch(body) is None
-    ):
+    end = len(text) - 1 if text.endswith("\n") else len(text)  # one trailing LF is ignored
+    if not end or _ONLY_NUMBER_CHARS.fullmatch(text, 0, end) is None:
         return None
-    try:
-        rows: list[list[Any]] = orjson.loads("[[" + body.replace("\n", "],[") + "]]")
-    except orjson.JSONDecodeError:
+    count = text.count("\n", 0, end) + 1  # no quotes, so LF ends every row
+    if max_rows is not None and count > max_rows:  # before anything is copied or parsed
+        raise too_many_inferences(count, max_rows)
+    body = text[:end] if end < len(text) else text
+    if body[0] == "\n" or body[-1] == "\n" or "\n\n" in body:
         return None
-    width = len(rows[0])
-    if any(len(row) != width for row in rows):
+    if _LONG_DIGITS.search(body) is not None:  # orjson would make an integer past 64 bits a float
         return None
-    return rows  # type: ignore[return-value]
+    if count <= _COMPACT_ROWS:  # a few rows: lists, as any decoder gives them
+        try:
+            rows: list[list[Any]] = orjson.loads("[[" + body.replace("\n", "],[") + "]]")
+        except orjson.JSONDecodeError:
+            return None
+        width = len(rows[0])
+        return None if any(len(row) != width for row in rows) else rows
+    if "," not in body:
+        try:
+            flat: list[Any] = orjson.loads("[" + body.replace("\n", ",") + "]")
+        except orjson.JSONDecodeError:
+            return None
+        return Rows(flat, 1)
+    values: list[Any] = []
+    width = -1
+    start, size = 0, len(body)
+    piece_chars = piece_chars or _PIECE_CHARS
+    while start < size:
+        end = body.find("\n", start + piece_chars)
+        if end < 0:
+            end = size
+        try:
+            rows = orjson.loads("[[" + body[start:end].replace("\n", "],[") + "]]")
+        except orjson.JSONDecodeError:
+            return None
+        if width < 0:
+            width = len(rows[0])
+        if any(len(row) != width for row in rows):
+            return None
+        values.extend(itertools.chain.from_iterable(rows))
+        start = end + 1
+    return Rows(values, width)
+
+
+def _numeric_rows(text: str) -> list[Inference] | None:
+    """:func:`_numeric_table` as a list of rows."""
+    table = _numeric_table(text)
+    return None if table is None else list(table)
+
+
+def too_many_inferences(count: int, limit: int) -> InvalidPayloadError:
+    """The error for a body of ``count`` inferences, over the per-call ``limit``."""
+    msg = f"holds {count} inferences, more than the limit of {limit} per call"
+    return InvalidPayloadError(msg + " (max_inferences_per_call)", Reason.TOO_MANY_INFERENCES)
 
 
 class CSVDecoder:
@@ -98,19 +237,32 @@ class CSVDecoder:
 
     def decode(self, payload: Payload) -> list[Inference]:
         """Parse every row into column-ordered values."""
+        return list(self.decode_rows(payload))
+
+    def decode_rows(self, payload: Payload, *, max_rows: int | None = None) -> Sequence[Inference]:
+        """:meth:`decode`, compactly: many rows without a header come as one :class:`Rows`.
+
+        What the reader calls; equal, row for row, to :meth:`decode`.
+
+        Raises:
+            InvalidPayloadError: The body is not CSV this decoder reads, or it holds more
+                than ``max_rows`` rows (``too_many_inferences``; an all-numeric body is
+                counted before it is parsed).
+        """
         text = payload.text()
         if not text:
             raise InvalidPayloadError("the CSV body is empty: it holds no inference")
         if "\x00" in text:
             raise InvalidPayloadError("the CSV body holds a NUL character")
         if self.infer_types and not self.header:
-            fast = _numeric_rows(text)
+            fast = _numeric_table(text, max_rows=max_rows)
             if fast is not None:
                 return fast
         if csv.field_size_limit() < _FIELD_LIMIT:
             csv.field_size_limit(_FIELD_LIMIT)
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        rows: list[Inference] = []
+        flat: list[Any] = []
+        maps: list[Inference] = []
         width = -1
         names: list[str] | None = None
         typed = self.infer_types
@@ -129,14 +281,24 @@ class CSVDecoder:
                 elif len(values) != width:
                     msg = f"CSV row {reader.line_num} has {len(values)} fields; expected {width}"
                     raise InvalidPayloadError(msg)
-                rows.append(dict(zip(names, values, strict=True)) if names is not None else values)
+                if names is not None:
+                    maps.append(dict(zip(names, values, strict=True)))
+                else:
+                    flat.extend(values)
         except csv.Error as exc:
             raise InvalidPayloadError(
                 f"CSV syntax error near row {reader.line_num}: {exc}"
             ) from exc
-        if not rows:
+        if names is None and width > 0:
+            table = rows_of(flat, width)
+            if max_rows is not None and len(table) > max_rows:
+                raise too_many_inferences(len(table), max_rows)
+            return table
+        if not maps:
             raise InvalidPayloadError("the CSV body has a header but no row: it holds no inference")
-        return rows
+        if max_rows is not None and len(maps) > max_rows:
+            raise too_many_inferences(len(maps), max_rows)
+        return maps
 
     def __repr__(self) -> str:
         """Name the decoder and its options."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 from arthur_capture.reading._framing import Frame, LineFramer, Status, frame_lines
 from arthur_capture.reading._ledger import CaptureResult, Ledger
 from arthur_capture.reading._reader import (
+    DEFAULT_MAX_BLANK_LINES,
+    DEFAULT_MAX_INFERENCES_PER_CALL,
     DEFAULT_MAX_LINE_BYTES,
     CaptureReader,
     CaptureStream,
@@ -26,6 +28,8 @@ from arthur_capture.reading._reader import (
 from arthur_capture.reading._sources import Lines, Named, Readable, Source
 
 __all__ = [
+    "DEFAULT_MAX_BLANK_LINES",
+    "DEFAULT_MAX_INFERENCES_PER_CALL",
     "DEFAULT_MAX_LINE_BYTES",
     "CaptureReader",
     "CaptureResult",

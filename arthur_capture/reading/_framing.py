@@ -35,9 +35,9 @@ class Status(enum.Enum):
     TOO_LARGE = "too_large"
     """Longer than ``max_line_bytes``; ``raw`` holds its first bytes (at most 64 KiB)."""
     TRUNCATED_GZIP = "truncated_gzip"
-    """The gzip stream ended early; ``raw`` is empty."""
+    """The gzip stream ended early; ``raw`` is what the reader keeps of the line it stands for."""
     BAD_GZIP = "bad_gzip"
-    """The gzip stream is corrupt; ``raw`` holds the decompressor's message."""
+    """The gzip stream is corrupt; ``detail`` holds the decompressor's message."""
     BAD_TEXT = "bad_text"
     """A ``str`` line with characters UTF-8 cannot encode (lone surrogates)."""
 
@@ -53,6 +53,8 @@ class Frame(NamedTuple):
     """The line's bytes without its ``\\n``."""
     status: Status
     """What framing found."""
+    detail: str = ""
+    """For a gzip error, the decompressor's own words."""
 
 
 class LineFramer:
@@ -116,7 +118,12 @@ class LineFramer:
         if self._pending_size or self._skipping:
             yield self._complete(b"", terminated=False)
 
-    def fail(self, status: Status, raw: bytes = b"") -> Iterator[Frame]:
+    @property
+    def partial(self) -> bool:
+        """Whether bytes of a line not ended yet were fed (a cut now falls inside a line)."""
+        return bool(self._pending_size or self._skipping)
+
+    def fail(self, status: Status, raw: bytes = b"", detail: str = "") -> Iterator[Frame]:
         """Reading stopped on an error: yield the frame that reports it, where the next line starts.
 
         A line already longer than ``max_line_bytes`` comes first, as :attr:`Status.TOO_LARGE`:
@@ -128,7 +135,7 @@ class LineFramer:
         self._pending, self._pending_size = [], 0
         self._skipping, self._kept = False, b""
         self.line_number += 1
-        yield Frame(self.line_number, self.offset, raw, status)
+        yield Frame(self.line_number, self.offset, raw, status, detail)
 
     def _strip_bom(self, data: bytes) -> bytes:
         """Wait for three bytes to decide whether the source starts with a BOM."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from arthur_capture.errors import RejectedError
 
 if TYPE_CHECKING:
     from arthur_capture.records import InferenceRecord, Reject
 
-__all__ = ["CaptureResult", "Ledger"]
+__all__ = ["MAX_DUPLICATE_EXAMPLES", "CaptureResult", "Ledger"]
+
+MAX_DUPLICATE_EXAMPLES: Final = 10
+"""How many repeated partner IDs the ledger shows as examples."""
 
 
 @dataclass(slots=True)
@@ -40,6 +43,15 @@ class Ledger:
     """Rejects per reason code."""
     sources: int = 0
     """Sources read."""
+    non_finite_values: int = 0
+    """``NaN``, ``Infinity``, ``-Infinity`` and numbers overflowing to infinity read as ``null``
+    in the JSON payloads of event lines."""
+    duplicate_partner_ids: int = 0
+    """Inferences whose partner inference ID was already read earlier in the run (each repeat
+    counts once; rejected ``duplicate_partner_id`` with ``reject_duplicates``)."""
+    duplicate_examples: list[dict[str, str]] = field(default_factory=list)
+    """The first :data:`MAX_DUPLICATE_EXAMPLES` repeats: ``partner_inference_id``, and
+    ``first`` and ``repeat`` as ``source:line``."""
 
     @property
     def inferences(self) -> int:
@@ -61,6 +73,11 @@ class Ledger:
         self.rejected_lines += other.rejected_lines
         self.rejects_by_reason.update(other.rejects_by_reason)
         self.sources += other.sources
+        self.non_finite_values += other.non_finite_values
+        self.duplicate_partner_ids += other.duplicate_partner_ids
+        room = MAX_DUPLICATE_EXAMPLES - len(self.duplicate_examples)
+        if room > 0:
+            self.duplicate_examples.extend(other.duplicate_examples[:room])
 
     def to_dict(self) -> dict[str, Any]:
         """The ledger as the JSON summary the CLI writes."""
@@ -74,6 +91,9 @@ class Ledger:
             "rejected_lines": self.rejected_lines,
             "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())),
             "balanced": self.balanced,
+            "non_finite_values": self.non_finite_values,
+            "duplicate_partner_ids": self.duplicate_partner_ids,
+            "duplicate_examples": list(self.duplicate_examples),
         }
 
 

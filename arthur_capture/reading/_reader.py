@@ -19,10 +19,12 @@ from arthur_capture.errors import (
     CaptureError,
     InvalidEventError,
     InvalidJSONError,
+    InvalidPayloadError,
     Reason,
     RejectedError,
 )
 from arthur_capture.events import CaptureEvent
+from arthur_capture.reading._duplicates import SeenIds
 from arthur_capture.reading._framing import Frame, Status
 from arthur_capture.reading._ledger import CaptureResult, Ledger
 from arthur_capture.reading._sources import frames_of, name_of, sources_of
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from arthur_capture.reading._sources import Source
 
 __all__ = [
+    "DEFAULT_MAX_BLANK_LINES",
+    "DEFAULT_MAX_INFERENCES_PER_CALL",
     "DEFAULT_MAX_LINE_BYTES",
     "CaptureReader",
     "CaptureStream",
@@ -51,6 +55,20 @@ __all__ = [
 
 DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 """Longest line read (64 MiB): two BASE64 sides of ~6 MB bodies fit with room to spare."""
+
+DEFAULT_MAX_INFERENCES_PER_CALL: Final = 2_000_000
+"""Most inferences one side of a call may hold; more is ``too_many_inferences``.
+
+Calls stream one inference at a time, so this bounds what a call costs where it must be held
+whole: its decoded rows (a CSV side's values are kept flat: about 8 bytes a small integer,
+40 a float), a model schema's checked records (about 0.7 KiB each) and a DataFrame's rows.
+An all-numeric CSV side is counted before it is parsed. Converting 2,000,000 one-value rows
+a side (a 12 MB line) peaks at about 130 MiB of the reader's own."""
+
+DEFAULT_MAX_BLANK_LINES: Final = 100_000
+"""Most blank lines in a row before the rest of a source is rejected ``too_many_blank_lines``.
+
+SageMaker writes none; a gzip bomb of newlines is caught after this many framed lines."""
 
 _BOM: Final = b"\xef\xbb\xbf"
 
@@ -83,12 +101,16 @@ class ReaderOptions(TypedDict, total=False):
     registry: DecoderRegistry
     strict: bool
     max_line_bytes: int
+    max_inferences_per_call: int
+    max_blank_lines: int
     max_depth: int
     csv_header: bool
     sniff: bool
     content_types: Mapping[str, str]
     event_versions: Iterable[str]
     mapper: RecordMapper
+    reject_non_finite: bool
+    reject_duplicates: bool
 
 
 class CaptureStream(Generic[_T]):
@@ -187,6 +209,11 @@ class CaptureReader:
         registry: Decoders by content type (default: the built-ins plus entry points).
         strict: Raise :class:`RejectedError` at the first reject instead of collecting it.
         max_line_bytes: Longer lines are rejected with ``line_too_large`` (memory stays bounded).
+        max_inferences_per_call: A call whose request or response holds more inferences is
+            rejected ``too_many_inferences`` (an all-numeric CSV body is counted before it
+            is parsed).
+        max_blank_lines: After this many blank lines in a row, the next blank line is
+            rejected ``too_many_blank_lines`` and the rest of its source is not read.
         max_depth: How deep one JSON or JSON Lines value may nest (default 32, at most
             :data:`~arthur_capture.decoders.MAX_DEPTH_LIMIT`); deeper payloads are rejected
             ``nesting_too_deep``. It configures the default registry, so it cannot go with
@@ -200,6 +227,13 @@ class CaptureReader:
         mapper: Maps each record (a model schema's :class:`~arthur_capture.arthur.SchemaMapper`);
             an inference it refuses is rejected on its own (with ``index``). When it types
             values itself, the default registry leaves CSV fields as text.
+        reject_non_finite: Reject a call whose JSON payload holds ``NaN``, ``Infinity``,
+            ``-Infinity`` or a number overflowing to infinity (``non_finite_number``). By
+            default they are read as ``null`` and counted (``Ledger.non_finite_values``).
+        reject_duplicates: Reject each inference whose partner ID was already read earlier
+            in the same run (``iter_calls``/``iter_records``/``read`` over all their
+            sources) as ``duplicate_partner_id``, keeping the first. Repeats are always
+            counted (``Ledger.duplicate_partner_ids``, with examples).
     """
 
     def __init__(
@@ -208,12 +242,16 @@ class CaptureReader:
         registry: DecoderRegistry | None = None,
         strict: bool = False,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_inferences_per_call: int = DEFAULT_MAX_INFERENCES_PER_CALL,
+        max_blank_lines: int = DEFAULT_MAX_BLANK_LINES,
         max_depth: int | None = None,
         csv_header: bool = False,
         sniff: bool = False,
         content_types: Mapping[str, str] | None = None,
         event_versions: Iterable[str] = ("0",),
         mapper: RecordMapper | None = None,
+        reject_non_finite: bool = False,
+        reject_duplicates: bool = False,
     ) -> None:
         """Configure a reader.
 
@@ -223,6 +261,10 @@ class CaptureReader:
         """
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
+        if max_inferences_per_call < 1:
+            raise ValueError("max_inferences_per_call must be positive")
+        if max_blank_lines < 0:
+            raise ValueError("max_blank_lines must not be negative")
         if registry is None:
             csv_types = mapper is None or not mapper.types_values
             registry = default_registry(
@@ -239,8 +281,16 @@ class CaptureReader:
         """Whether the first reject is raised."""
         self.max_line_bytes = max_line_bytes
         """The longest line read."""
+        self.max_inferences_per_call = max_inferences_per_call
+        """The most inferences one side of a call may hold."""
+        self.max_blank_lines = max_blank_lines
+        """The most blank lines in a row a source may hold."""
         self.event_versions = frozenset(event_versions)
         """The ``eventVersion`` values accepted."""
+        self.reject_non_finite = reject_non_finite
+        """Whether a call holding non-finite numbers is rejected."""
+        self.reject_duplicates = reject_duplicates
+        """Whether a repeated partner inference ID is rejected."""
         self._sides = SideDecoder(self.registry, content_types=content_types, sniff=sniff)
 
     def read_line(
@@ -276,8 +326,18 @@ class CaptureReader:
                 msg += ", ".join(sorted(self.event_versions)) + ")"
                 raise InvalidEventError(msg, Reason.UNSUPPORTED_EVENT_VERSION)
             call = pair(
-                event, self._sides, source=source, line_number=line_number, offset=offset, raw=line
+                event,
+                self._sides,
+                source=source,
+                line_number=line_number,
+                offset=offset,
+                raw=line,
+                max_inferences=self.max_inferences_per_call,
             )
+            if call.non_finite and self.reject_non_finite:
+                msg = f"the payloads hold {call.non_finite} non-finite number(s) (NaN, Infinity, "
+                msg += "-Infinity or a number overflowing to infinity; reject_non_finite)"
+                raise InvalidPayloadError(msg, Reason.NON_FINITE_NUMBER)
         except CaptureError as exc:
             reason = exc.reason or Reason.INVALID_EVENT
             message = exc.message
@@ -286,7 +346,8 @@ class CaptureReader:
         else:
             if self.mapper is None and call.longest_id <= MAX_PARTNER_ID_LENGTH:
                 return call
-            return replace(call, outcomes=tuple(self._checked(r, call) for r in call.records()))
+            outcomes = tuple(self._checked(r, call) for r in call.iter_records())
+            return replace(call, outcomes=outcomes)
         return Reject(
             reason=reason,
             source=source,
@@ -355,28 +416,65 @@ class CaptureReader:
         return result
 
     def _calls(self, sources: list[Source], ledger: Ledger) -> Iterator[Call | Reject]:
+        seen = SeenIds(reject=self.reject_duplicates)  # partner IDs across every source of the run
         for source in sources:
             name = name_of(source)
             ledger.sources += 1
-            for frame in frames_of(source, self.max_line_bytes):
-                ledger.lines += 1
-                status = frame.status
-                if status is Status.OK or status is Status.UNTERMINATED:
-                    raw = frame.raw
-                    if not raw.strip(b" \t\r"):
+            frames = frames_of(source, self.max_line_bytes)
+            try:
+                seen.begin(name)
+                yield from self._source_calls(frames, name, ledger, seen)
+            finally:
+                frames.close()  # a source left early (blank lines, strict) is closed now
+
+    def _source_calls(
+        self, frames: Iterator[Frame], name: str, ledger: Ledger, seen: SeenIds
+    ) -> Iterator[Call | Reject]:
+        blank_run = 0
+        for frame in frames:
+            ledger.lines += 1
+            status = frame.status
+            if status is Status.OK or status is Status.UNTERMINATED:
+                raw = frame.raw
+                if not raw.strip(b" \t\r"):
+                    if blank_run < self.max_blank_lines:
+                        blank_run += 1
                         ledger.blank_lines += 1
                         continue
-                    item = self.read_line(
-                        raw[:-1] if raw.endswith(b"\r") else raw,
-                        source=name,
-                        line_number=frame.line_number,
-                        offset=frame.offset,
-                        terminated=status is Status.OK,
-                    )
-                else:
-                    item = self._framing_reject(frame, name)
-                self._account(ledger, item)
-                yield item
+                    reject = self._blank_lines_reject(frame, name)
+                    self._account(ledger, reject)
+                    yield reject
+                    return  # the rest of the source is not read
+                blank_run = 0
+                item = self.read_line(
+                    raw[:-1] if raw.endswith(b"\r") else raw,
+                    source=name,
+                    line_number=frame.line_number,
+                    offset=frame.offset,
+                    terminated=status is Status.OK,
+                )
+            else:
+                blank_run = 0
+                item = self._framing_reject(frame, name)
+            if not isinstance(item, Reject):
+                item = seen.check(item, ledger)
+            self._account(ledger, item)
+            yield item
+
+    def _blank_lines_reject(self, frame: Frame, source: str) -> Reject:
+        """The first blank line past ``max_blank_lines`` in a row: it stands for the unread rest."""
+        message = (
+            f"more than {self.max_blank_lines} blank lines in a row (max_blank_lines): "
+            "the rest of the source is not read"
+        )
+        return Reject(
+            reason=Reason.TOO_MANY_BLANK_LINES,
+            source=source,
+            line_number=frame.line_number,
+            offset=frame.offset,
+            message=message,
+            raw=frame.raw,
+        )
 
     def _account(self, ledger: Ledger, item: Call | Reject) -> None:
         """Count one line's outcome; in strict mode, raise at a reject."""
@@ -387,6 +485,7 @@ class CaptureReader:
                 raise RejectedError(item, item.describe())
             return
         ledger.events += 1
+        ledger.non_finite_values += item.non_finite
         outcomes = item.outcomes
         if outcomes is None:
             ledger.records += item.count
@@ -408,11 +507,15 @@ class CaptureReader:
         elif status is Status.TRUNCATED_GZIP:
             reason = Reason.TRUNCATED_LINE
             message = (
-                "the gzip stream ends early: the file was cut off; lines before the cut are kept"
+                "the gzip stream ends early (the file was cut off); the last line it holds is "
+                "rejected in place of the cut, the lines before it are kept"
             )
         elif status is Status.BAD_GZIP:
             reason = Reason.INVALID_COMPRESSION
-            message = "the gzip stream is corrupt; lines before the corruption are kept"
+            message = (
+                f"the gzip stream is corrupt ({frame.detail}); the last line it holds is "
+                "rejected in place of the corruption, the lines before it are kept"
+            )
         else:
             reason = Reason.INVALID_UTF8
             message = "line is a str with characters that cannot be encoded as UTF-8"

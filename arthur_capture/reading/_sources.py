@@ -19,7 +19,7 @@ from arthur_capture.errors import InvalidSourceError, SourceError
 from arthur_capture.reading._framing import Frame, LineFramer, Status, frame_lines
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
 __all__ = ["Lines", "Named", "Readable", "Source", "frames_of", "name_of", "sources_of"]
 
@@ -103,8 +103,8 @@ def name_of(source: Source) -> str:
     return name if isinstance(name, str) else "<stream>"
 
 
-def frames_of(source: Source, max_line_bytes: int) -> Iterator[Frame]:
-    """Every physical line of a source.
+def frames_of(source: Source, max_line_bytes: int) -> Generator[Frame]:
+    """Every physical line of a source (close the generator to stop reading early).
 
     Raises:
         SourceError: The source cannot be opened or read.
@@ -172,27 +172,54 @@ def _stream_frames(stream: Any, max_line_bytes: int) -> Iterator[Frame]:
     except OSError as exc:
         raise SourceError(f"cannot read source: {exc}") from exc
     if head[:2] == _GZIP_MAGIC:
-        gunzip = gzip.GzipFile(fileobj=_Prefixed(head, read), mode="rb")  # type: ignore[call-overload]
-        while True:
-            try:
-                chunk = gunzip.read1(_READ_CHUNK)
-            except EOFError:  # cut before the end: the lines before the cut are kept
-                yield from framer.fail(Status.TRUNCATED_GZIP)
-                return
-            except (gzip.BadGzipFile, zlib.error) as exc:
-                yield from framer.fail(Status.BAD_GZIP, str(exc).encode())
-                return
-            except OSError as exc:
-                raise SourceError(f"cannot read source: {exc}") from exc
-            if not chunk:
-                break
-            yield from framer.feed(chunk)
-    else:
-        chunk = head
-        while chunk:
-            yield from framer.feed(chunk)
-            try:
-                chunk = read(_READ_CHUNK)
-            except OSError as exc:
-                raise SourceError(f"cannot read source: {exc}") from exc
+        yield from _gzip_frames(_Prefixed(head, read), framer)
+        return
+    chunk = head
+    while chunk:
+        yield from framer.feed(chunk)
+        try:
+            chunk = read(_READ_CHUNK)
+        except OSError as exc:
+            raise SourceError(f"cannot read source: {exc}") from exc
     yield from framer.end()
+
+
+def _gzip_frames(stream: _Prefixed, framer: LineFramer) -> Iterator[Frame]:
+    """The lines of a gzip stream, each held back until the stream goes on past it.
+
+    A stream cut early or corrupt is reported on the last line it holds: the partial line
+    the error fell in, or else the last whole line, which is rejected in place of the error
+    (so the lines counted are those of the decompressed data, as ``wc -l`` counts them).
+    """
+    gunzip = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[call-overload]
+    held: Frame | None = None
+    while True:
+        try:
+            chunk = gunzip.read1(_READ_CHUNK)
+        except EOFError:  # cut before the end: the lines before the cut are kept
+            yield from _failed(framer, held, Status.TRUNCATED_GZIP, "")
+            return
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            yield from _failed(framer, held, Status.BAD_GZIP, str(exc))
+            return
+        except OSError as exc:
+            raise SourceError(f"cannot read source: {exc}") from exc
+        if not chunk:
+            break
+        for frame in framer.feed(chunk):
+            if held is not None:
+                yield held
+            held = frame
+    if held is not None:
+        yield held
+    yield from framer.end()
+
+
+def _failed(framer: LineFramer, held: Frame | None, status: Status, detail: str) -> Iterator[Frame]:
+    """The frames that end a gzip stream on an error: on the last line it holds."""
+    if held is not None and not framer.partial:  # the error falls between lines
+        yield held._replace(status=status, detail=detail)
+        return
+    if held is not None:
+        yield held
+    yield from framer.fail(status, detail=detail)

@@ -11,15 +11,17 @@ checks it on every fixture and on generated files).
 
 from __future__ import annotations
 
+import array
 import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
+from arthur_capture.decoders.text_csv import Rows
 from arthur_capture.dependencies import require
 from arthur_capture.reading import CaptureReader
 from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
 
     import pandas as pd
@@ -35,14 +37,19 @@ _PROVENANCE = ("source", "line_number", "event_id", "index")
 
 
 class _Group:
-    """Rows of one layout (the same value names in the same order) on one side."""
+    """Rows of one layout (the same value names in the same order) on one side.
 
-    __slots__ = ("names", "positions", "rows")
+    ``runs`` hold the values row after row: one list per row, or one flat list for a
+    whole compact :class:`~arthur_capture.decoders.text_csv.Rows`.
+    """
+
+    __slots__ = ("count", "names", "positions", "runs")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
-        self.rows: list[Any] = []
-        self.positions: list[int] = []
+        self.runs: list[Any] = []
+        self.count = 0
+        self.positions = array.array("q")
 
 
 class _Columns:
@@ -75,11 +82,18 @@ class _Columns:
             self.names[side].update(dict.fromkeys(names))
         return group, values
 
-    def _add_side(self, side: int, inferences: list[Any], prefix: str) -> None:
+    def _add_side(self, side: int, inferences: Sequence[Any], prefix: str) -> None:
         start = self.count
+        if isinstance(inferences, Rows):  # one run of values, no list per row
+            group, _ = self._group(side, inferences[0], prefix)
+            group.runs.append(inferences.flat)
+            group.count += len(inferences)
+            group.positions.extend(range(start, start + len(inferences)))
+            return
         for offset, inference in enumerate(inferences):
             group, values = self._group(side, inference, prefix)
-            group.rows.append(values)
+            group.runs.append(values)
+            group.count += 1
             group.positions.append(start + offset)
 
     def _add_meta(
@@ -140,11 +154,11 @@ class _Columns:
                     value_columns[name] = numpy.full(count, None, dtype=object)
             for group in self.groups[side].values():
                 positions = numpy.asarray(group.positions, dtype=numpy.intp)
-                rows, width = len(group.rows), len(group.names)
+                rows, width = group.count, len(group.names)
                 # One C pass: every value of the group, row after row, as objects (a value
                 # that is itself a list stays one object), then a column is a strided view.
                 table = numpy.fromiter(
-                    itertools.chain.from_iterable(group.rows), dtype=object, count=rows * width
+                    itertools.chain.from_iterable(group.runs), dtype=object, count=rows * width
                 ).reshape(rows, width)
                 for j, name in enumerate(group.names):
                     value_columns[name][positions] = table[:, j]

@@ -9,12 +9,14 @@ Files are chunked at a row count (Arthur's SDK uses at most 500,000 rows a file 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from arthur_capture.arthur.contract import SEND_STAGES, ValueType
 from arthur_capture.dependencies import require
 from arthur_capture.errors import ParquetError
+from arthur_capture.sinks._atomic import Staging
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,7 +26,14 @@ if TYPE_CHECKING:
     from arthur_capture.arthur.schema import ModelSchema
     from arthur_capture.records import InferenceRecord
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_ROW_GROUP_SIZE", "write_parquet"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_ROW_GROUP_SIZE",
+    "chunk_path",
+    "chunk_pattern",
+    "stage_parquet",
+    "write_parquet",
+]
 
 DEFAULT_CHUNK_ROWS: Final = 500_000
 """Rows per file, as Arthur's SDK chunks."""
@@ -100,12 +109,28 @@ class _Chunk:
             try:
                 arrays[name] = pa.array(values, arrow_type)
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                if isinstance(exc, OverflowError) or "too large" in str(exc):
+                    problem = "it holds an integer beyond 64 bits, which Parquet cannot hold"
+                else:
+                    problem = "its values mix types"
                 msg = (
-                    f"column {name!r} cannot be written as Parquet ({exc}); its values mix types:"
+                    f"column {name!r} cannot be written as Parquet ({exc}); {problem}:"
                     " pass a model schema (--schema) so values are coerced to one type"
                 )
                 raise ParquetError(msg) from exc
         return pa.table(arrays)
+
+
+def chunk_path(target: str | Path, index: int) -> Path:
+    """The name of the ``index``-th file when records are chunked: ``<stem>-00000<suffix>``."""
+    path = Path(target)
+    return path.with_name(f"{path.stem}-{index:05d}{path.suffix or '.parquet'}")
+
+
+def chunk_pattern(target: str | Path) -> re.Pattern[str]:
+    """What the names of ``target``'s chunk files match (in ``target``'s directory)."""
+    path = Path(target)
+    return re.compile(rf"{re.escape(path.stem)}-\d{{5,}}{re.escape(path.suffix or '.parquet')}")
 
 
 def write_parquet(
@@ -126,12 +151,51 @@ def write_parquet(
     without one, columns follow the records and pyarrow infers types. NaN and ±Infinity
     become null.
 
+    Every file is written under a temporary name beside it (``.<name>.<random>.tmp``) and
+    renamed into place only once all of them are complete: when anything fails (a column
+    that cannot be typed, a full disk, an interrupt), the temporary files are removed and
+    nothing at ``path`` or at the chunk names is replaced or deleted.
+
     Returns:
         The files written, in order (none when there were no records).
 
     Raises:
         ParquetError: A column cannot be given one Arrow type.
+        OSError: A file cannot be written.
         ValueError: ``chunk_rows`` or ``row_group_size`` is not positive.
+    """
+    with Staging() as staging:
+        written = stage_parquet(
+            records,
+            path,
+            staging,
+            schema=schema,
+            batch_id=batch_id,
+            chunk_rows=chunk_rows,
+            row_group_size=row_group_size,
+        )
+        staging.commit()
+    return written
+
+
+def stage_parquet(
+    records: Iterable[InferenceRecord],
+    path: str | Path,
+    staging: Staging,
+    *,
+    schema: ModelSchema | None = None,
+    batch_id: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+) -> list[Path]:
+    """:func:`write_parquet` into temporary files that ``staging.commit()`` puts in place.
+
+    For writers of several outputs that appear together (the command line's ``convert``
+    also writes dead letters and a summary). Until the commit, nothing at the returned
+    paths exists or changes.
+
+    Returns:
+        The files that the commit will put in place, in order.
     """
     if chunk_rows < 1 or row_group_size < 1:
         raise ValueError("chunk_rows and row_group_size must be positive")
@@ -140,21 +204,22 @@ def write_parquet(
     target = Path(path)
     written: list[Path] = []
 
-    def part(index: int) -> Path:
-        return target.with_name(f"{target.stem}-{index:05d}{target.suffix or '.parquet'}")
-
     def flush(chunk: _Chunk, destination: Path) -> None:
-        pq.write_table(chunk.table(pa), destination, row_group_size=row_group_size)
+        table = chunk.table(pa)
+        file = staging.add(destination)
+        # pyarrow gets an open file, never a path: on a failure it removes the path it was given
+        pq.write_table(table, file.open(), row_group_size=row_group_size)
+        file.finish()
         written.append(destination)
 
     chunk = _Chunk(schema, batch_id)
     for record in records:
         if len(chunk) == chunk_rows:
-            flush(chunk, part(len(written)))
+            flush(chunk, chunk_path(target, len(written)))
             chunk = _Chunk(schema, batch_id)
         chunk.add(record)
     if written:
-        flush(chunk, part(len(written)))
+        flush(chunk, chunk_path(target, len(written)))
     elif len(chunk):
         flush(chunk, target)
     return written

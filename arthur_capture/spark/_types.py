@@ -221,8 +221,13 @@ LEDGER_COUNTS: Final = (
     "records",
     "rejected_inferences",
     "rejected_lines",
+    "non_finite_values",
+    "duplicate_partner_ids",
 )
-"""The :class:`~arthur_capture.reading.Ledger` counts a ledgers row holds, in order."""
+"""The :class:`~arthur_capture.reading.Ledger` counts a ledgers row holds, in order.
+
+Each task reads each file as a run of its own, so ``duplicate_partner_ids`` counts repeats
+within a file; the examples (``duplicate_examples``) stay with the core reader."""
 LEDGER_TYPE: Final = StructType(
     [
         StructField("source", StringType()),

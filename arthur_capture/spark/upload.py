@@ -23,6 +23,7 @@ from pyspark.sql.types import IntegerType, LongType, StringType, StructField, St
 
 from arthur_capture._json import dumps_json
 from arthur_capture.arthur.contract import inference_object
+from arthur_capture.arthur.results import FailedRecord
 from arthur_capture.dependencies import require
 from arthur_capture.sinks.parquet import DEFAULT_CHUNK_ROWS, DEFAULT_ROW_GROUP_SIZE
 from arthur_capture.spark._types import ARTHUR_COLUMNS, arrow_type, implicit, role
@@ -383,6 +384,24 @@ def _send_files(
         ids = table["partner_inference_id"].to_pylist()
         sources = table[plan.source].to_pylist() if plan.source else [None] * len(ids)
         lines = table[plan.line].to_pylist() if plan.line else [None] * len(ids)
+        if answer.unconfirmed is not None:  # Arthur may hold the file: nothing is confirmed
+            tally.failed += len(ids)
+            for partner_id, source, line in zip(ids, sources, lines, strict=True):
+                tally.failure(
+                    _detail(
+                        FailedRecord(
+                            partner_id,
+                            source,
+                            line,
+                            f"the answer could not be read: {answer.unconfirmed}",
+                            answer.status,
+                            files - 1,
+                            sent=True,
+                            possibly_stored=True,
+                        )
+                    )
+                )
+            return
         failures = answer.failures
         refused = int(answer.counts.get("failure", len(failures)))
         tally.refused += refused

@@ -724,7 +724,7 @@ def test_cli_upload_end_to_end(
     assert f"refused e-3 status=400 {captures}:4: " in out
     assert f"rejected {captures}:3 invalid_json" in out
     assert f"rejected {captures}:5 invalid_value" in out
-    assert "arthur: 3 accepted, 1 refused, 0 failed of 4" in out
+    assert "arthur: 3 accepted, 1 refused, 0 possibly stored, 0 failed, 0 not sent of 4" in out
     assert "1 retry(ies)" in out
     for text in (out, err, caplog.text):
         assert TOKEN not in text
@@ -753,7 +753,7 @@ def test_cli_upload_all_accepted_exits_0(
     ]
     assert run(argv) == 0
     out = capsys.readouterr().out
-    assert "arthur: 5 accepted, 0 refused, 0 failed of 5" in out
+    assert "arthur: 5 accepted, 0 refused, 0 possibly stored, 0 failed, 0 not sent of 5" in out
     assert "batch b1 closed with 5 record(s)" in out
     assert arthur.batches["b1"]["total_record_count"] == 5
 

@@ -7,8 +7,11 @@ behaviour over real HTTP is in ``test_client.py`` (against the local Arthur serv
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import math
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +28,13 @@ from arthur_capture.arthur import (
     UploadResult,
 )
 from arthur_capture.arthur._retry import backoff, parse_retry_after
-from arthur_capture.arthur.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
+from arthur_capture.arthur._transport import RedactingFilter
+from arthur_capture.arthur.errors import (
+    ArthurAPIError,
+    ArthurAuthError,
+    ArthurUnavailableError,
+    UploadInterrupted,
+)
 from arthur_capture.errors import CaptureError
 from arthur_capture.records import InferenceRecord
 
@@ -409,13 +418,17 @@ def test_401_and_403_raise_auth_error_with_the_partial_result(code: int, hint: s
     assert len(arthur.requests) == 3  # chunk 0; chunk 1, retried once after the 503; no more
     result = error.result
     assert result is not None
-    assert (result.total, result.sent, result.accepted, result.chunks) == (4, 4, 2, 2)
+    # evt-4 was read to close chunk 1: it is in the account, as not sent
+    assert (result.total, result.sent, result.accepted, result.chunks) == (5, 4, 2, 2)
     assert (result.requests, result.retries, result.failed_chunks) == (3, 1, 1)
     assert result.chunk_failures == [ChunkFailure(1, 2, code, error.message, 2)]
-    assert [(f.partner_inference_id, f.status, f.sent) for f in result.failed] == [
-        ("evt-2", code, True),
-        ("evt-3", code, True),
+    assert [(f.partner_inference_id, f.status, f.kind) for f in result.failed] == [
+        ("evt-2", code, "failed"),
+        ("evt-3", code, "failed"),
+        ("evt-4", None, "not sent"),
     ]
+    assert result.failed[2].error == f"not sent: {error.message}"
+    assert result.stopped == error.message
     assert_balanced(result)
 
 
@@ -585,6 +598,7 @@ def test_a_2xx_without_a_results_list_confirms_nothing(answer: Any) -> None:
             code,
             0,
             sent=True,
+            possibly_stored=True,  # a 2xx: Arthur may well hold them
         )
         for i in (0, 1)
     ]
@@ -759,3 +773,504 @@ def test_the_token_never_appears_in_a_message_repr_or_result(
     assert "***" in result.chunk_failures[0].error
     for text in texts:
         assert TOKEN not in text
+
+
+# --------------------------------------------------------------------------- hostile answers
+
+
+class Stream(httpx.SyncByteStream):
+    """A response body given piece by piece; counts the pieces the client pulled."""
+
+    def __init__(self, pieces: Any, *, clock: list[float] | None = None, tick: float = 0.0):
+        self.pieces = pieces
+        self.pulled = 0
+        self.clock = clock
+        self.tick = tick
+
+    def __iter__(self) -> Any:
+        for piece in self.pieces:
+            self.pulled += 1
+            if self.clock is not None:
+                self.clock[0] += self.tick
+            yield piece
+
+
+def streamed(
+    code: int, stream: Stream, headers: dict[str, str] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(code, headers=headers, stream=stream, request=request)
+
+    return answer
+
+
+def raw(
+    code: int, body: bytes, headers: dict[str, str] | None = None, reason: bytes | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    """An answer whose body bytes are given as sent (httpx does not decode them first)."""
+    extensions = {"reason_phrase": reason} if reason is not None else {}
+    return (
+        streamed(code, Stream([body]), headers)
+        if not extensions
+        else _with_reason(code, body, headers, extensions)
+    )
+
+
+def _with_reason(
+    code: int, body: bytes, headers: dict[str, str] | None, extensions: dict[str, Any]
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            code, headers=headers, stream=Stream([body]), request=request, extensions=extensions
+        )
+
+    return answer
+
+
+def deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_a_207_whose_gzip_is_corrupt_leaves_its_records_possibly_stored() -> None:
+    arthur = Arthur(raw(207, b"\x1f\x8b\x08\x00garbage, not deflate", {"Content-Encoding": "gzip"}))
+    with client_for(arthur, chunk_size=2) as client:
+        result = client.upload(records(3))  # httpx.DecodingError escaped here before
+    assert len(arthur.requests) == 2  # never re-sent: the 207 says Arthur took it
+    assert (result.accepted, len(result.possibly_stored), len(result.failed)) == (1, 2, 2)
+    assert result.failed[0].error.startswith(
+        "sent, but Arthur's answer could not be read: its gzip data is corrupt"
+    )
+    assert (result.failed[0].status, result.failed[0].chunk) == (207, 0)
+    assert result.warnings[0].startswith("chunk 0: Arthur answered 207 but its answer could not")
+    assert_balanced(result)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_compressed_answers_are_read(encoding: str) -> None:
+    document = json.dumps(
+        {
+            "counts": {"success": 2, "failure": 0, "total": 2},
+            "results": [{"status": 200, "message": "ok"}, {"status": 200, "message": "ok"}],
+        }
+    ).encode()
+    if encoding == "gzip":
+        body = gzip.compress(document)
+    elif encoding == "deflate":
+        body = zlib.compress(document)
+    else:
+        squeeze = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        body = squeeze.compress(document) + squeeze.flush()
+    header = "gzip" if encoding == "gzip" else "deflate"
+    arthur = Arthur(streamed(207, Stream([body[:7], body[7:]]), {"Content-Encoding": header}))
+    with client_for(arthur) as client:
+        result = client.upload(records(2))
+    assert arthur.requests[0].headers["Accept-Encoding"] == "gzip, deflate"
+    assert result.ok
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip, gzip", "zstd"])
+def test_an_answer_in_an_encoding_not_asked_for_is_unconfirmed(encoding: str) -> None:
+    arthur = Arthur(raw(207, b"\x00\x01\x02", {"Content-Encoding": encoding}))
+    with client_for(arthur) as client:
+        result = client.upload(records(2))
+    assert len(result.possibly_stored) == 2
+    assert "is not gzip or deflate" in result.failed[0].error
+
+
+def test_a_gzip_bomb_stops_at_the_cap_on_decoded_bytes() -> None:
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1024 * 1024)
+    pieces = (squeeze.compress(zeros) + squeeze.flush(zlib.Z_FULL_FLUSH) for _ in range(4096))
+    stream = Stream(pieces)  # 4 GiB once decoded, about 4 MB as sent
+    arthur = Arthur(streamed(207, stream, {"Content-Encoding": "gzip"}))
+    with client_for(arthur, max_response_bytes=2 * 1024 * 1024) as client:
+        result = client.upload(records(2))
+    assert stream.pulled <= 3  # the third mebibyte crosses the cap: the rest is never pulled
+    assert result.failed[0].error == (
+        "sent, but Arthur's answer could not be read: it is longer than 2097152 bytes"
+    )
+    assert (len(result.possibly_stored), len(arthur.requests)) == (2, 1)
+
+
+def test_an_answer_over_the_cap_is_not_read_further() -> None:
+    stream = Stream(b"x" * 65536 for _ in range(512))  # 32 MiB offered
+    arthur = Arthur(streamed(207, stream), streamed(500, Stream(b"y" * 65536 for _ in range(512))))
+    with client_for(arthur, chunk_size=2, max_response_bytes=1024 * 1024) as client:
+        result = client.upload(records(4))
+    assert stream.pulled == 17  # 1 MiB, and the piece that passes it
+    assert "it is longer than 1048576 bytes" in result.failed[0].error
+    assert len(result.possibly_stored) == 2
+    # an error answer is read to the cap too; its status stands (a 500: retried, flagged)
+    assert (result.accepted, result.retries, result.possible_duplicates) == (2, 1, ids(2, 3))
+    assert_balanced(result)
+
+
+def test_the_request_deadline_cuts_an_answer_that_drips() -> None:
+    clock = [0.0]
+    drip = Stream((b"{" if i == 0 else b" " for i in range(1000)), clock=clock, tick=1.0)
+    arthur = Arthur(streamed(207, drip))
+    with client_for(arthur, request_deadline=5.0, clock=lambda: clock[0]) as client:
+        result = client.upload(records(2))
+    assert drip.pulled == 6  # one piece past the deadline, then no more
+    assert result.failed[0].error == (
+        "sent, but Arthur's answer could not be read: it did not arrive within the request deadline"
+    )
+    assert (len(result.possibly_stored), len(arthur.requests)) == (2, 1)
+
+
+def test_an_error_answer_cut_by_the_deadline_keeps_its_status() -> None:
+    clock = [0.0]
+    drip = Stream((b"slow" for _ in range(1000)), clock=clock, tick=1.0)
+    arthur = Arthur(streamed(400, drip))
+    with client_for(arthur, request_deadline=3.0, clock=lambda: clock[0]) as client:
+        result = client.upload(records(1))
+    (failure,) = result.chunk_failures
+    assert failure.status == 400
+    assert failure.error == (
+        "Arthur answered 400: slowslowslowslow (the answer was not read whole: it did not "
+        "arrive within the request deadline)"
+    )
+
+
+def test_a_connection_lost_while_a_207_streams_leaves_it_possibly_stored() -> None:
+    def pieces() -> Any:
+        yield b'{"counts": {"success": 2'
+        raise httpx.ReadError("connection reset by peer")
+
+    arthur = Arthur(streamed(207, Stream(pieces())))
+    with client_for(arthur) as client:
+        result = client.upload(records(2))
+    assert len(arthur.requests) == 1
+    assert result.failed[0].error == (
+        "sent, but Arthur's answer could not be read: the connection failed while it was read "
+        "(ReadError)"
+    )
+    assert len(result.possibly_stored) == 2
+
+
+@pytest.mark.parametrize("code", [500, 400])
+def test_deep_json_in_an_error_answer_is_text_not_a_recursion_error(code: int) -> None:
+    arthur = Arthur(raw(code, b"[" * 100_000))
+    with client_for(arthur, chunk_size=1) as client:
+        result = client.upload(records(2))  # RecursionError escaped here before
+    if code == 500:  # retried; flagged, since a 500 may have stored it
+        assert (result.accepted, result.possible_duplicates) == (2, ids(0))
+    else:
+        assert result.chunk_failures[0].error == "Arthur answered 400: " + "[" * 500
+    assert_balanced(result)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"[" * 100_000, "its JSON nests deeper than 32 levels"),
+        (json.dumps({"results": deep(40)}).encode(), "its JSON nests deeper than 32 levels"),
+    ],
+    ids=["orjson-limit", "our-limit"],
+)
+def test_a_207_nested_too_deep_is_unconfirmed(body: bytes, error: str) -> None:
+    arthur = Arthur(raw(207, body))
+    with client_for(arthur) as client:
+        result = client.upload(records(2))
+    assert result.failed[0].error == f"sent, but Arthur's answer could not be read: {error}"
+    assert len(result.possibly_stored) == 2
+
+
+def test_deep_values_within_the_limit_are_shown_safely() -> None:
+    entry = {"status": deep(25), "message": deep(25)}
+    body = {
+        "counts": {"success": deep(25), "failure": 0, "total": 2},
+        "results": [{"status": 400, "message": deep(25)}, entry],
+    }
+    arthur = Arthur(raw(207, json.dumps(body).encode()))
+    with client_for(arthur) as client:
+        result = client.upload(records(2))
+    assert result.refusals[0].message == "[" * 25 + "1" + "]" * 25
+    assert result.failed[0].error.startswith(
+        "sent, but Arthur's answer has no usable result for it (status [[[["
+    )
+    assert_balanced(result)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.DecodingError,
+        httpx.TooManyRedirects,
+        httpx.UnsupportedProtocol,
+        httpx.LocalProtocolError,
+        httpx.ProxyError,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.RemoteProtocolError,
+        httpx.NetworkError,
+        httpx.TransportError,
+        httpx.RequestError,
+    ],
+)
+def test_every_error_of_the_http_stack_is_the_librarys_own(error: type[httpx.HTTPError]) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error("scripted", request=request)  # type: ignore[call-arg]
+
+    arthur = Arthur(fail, fail)
+    with client_for(arthur, retry=RetryPolicy(attempts=2, jitter=0.0)) as client:
+        result = client.upload(records(2))
+        batch = Arthur(fail, fail)
+    assert (result.failed_chunks, len(result.possibly_stored)) == (1, 2)  # sent: may be stored
+    assert error.__name__ in result.chunk_failures[0].error
+    with (
+        client_for(batch, retry=RetryPolicy(attempts=2, jitter=0.0)) as client,
+        pytest.raises(ArthurUnavailableError),
+    ):
+        client.close_batch("b-1", 2)
+
+
+@pytest.mark.parametrize("error", [httpx.StreamClosed, httpx.ResponseNotRead])
+def test_a_stream_error_is_the_librarys_own_too(error: type[httpx.StreamError]) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error()  # type: ignore[call-arg]
+
+    with client_for(Arthur(fail), retry=RetryPolicy(attempts=1)) as client:
+        result = client.upload(records(1))
+    assert result.failed_chunks == 1
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+LONG_TOKEN = "tok-" + "Q7vZ2kLmN8pR4sT6wX1yB3cD5eF9gH0jK" * 2
+
+
+def long_client(arthur: Arthur, **options: Any) -> ArthurClient:
+    options.setdefault("retry", NO_JITTER)
+    return ArthurClient(
+        HOST, LONG_TOKEN, MODEL, transport=httpx.MockTransport(arthur), sleep=_no_wait, **options
+    )
+
+
+def _no_wait(seconds: float) -> None:
+    pass
+
+
+def no_piece(text: str) -> bool:
+    return not any(LONG_TOKEN[i : i + 8] in text for i in range(len(LONG_TOKEN) - 7))
+
+
+def test_a_token_at_character_488_is_redacted_before_the_message_is_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echoed = "x" * 488 + LONG_TOKEN + " was sent"
+    arthur = Arthur(
+        multi_status([400, 200], messages={0: echoed}),
+        status(400, message=echoed),
+        raw(400, echoed.encode(), {"Content-Type": "text/plain"}),
+        status(503, message=echoed),
+    )
+    with long_client(arthur, chunk_size=2, abort_after_failed_chunks=None) as client:
+        result = client.upload(records(8))
+    # cut at character 500 of Arthur's text; the token that straddles the cut is *** whole
+    assert result.refusals[0].message == "x" * 488 + "***"
+    assert [f.error for f in result.chunk_failures] == [
+        "Arthur answered 400: " + "x" * 488 + "***",
+        "Arthur answered 400: " + "x" * 488 + "***",
+    ]
+    texts = [repr(result), caplog.text, *(r.getMessage() for r in caplog.records)]
+    assert all(no_piece(t) for t in texts)
+    assert "x" * 488 + "***" in caplog.text  # the 503's retry warning
+
+
+def test_a_piece_of_the_token_is_redacted_too() -> None:
+    cut_by_the_server = "bad credentials: " + LONG_TOKEN[:20]
+    middle = "token " + LONG_TOKEN[10:30] + "…"
+    arthur = Arthur(multi_status([400, 400], messages={0: cut_by_the_server, 1: middle}))
+    with long_client(arthur) as client:
+        result = client.upload(records(2))
+    assert [r.message for r in result.refusals] == ["bad credentials: ***", "token ***…"]
+
+
+def test_a_token_in_the_reason_phrase_or_headers_is_never_logged_or_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reason = b"Denied " + LONG_TOKEN.encode()
+    arthur = Arthur(raw(400, b"", {"X-Echo": LONG_TOKEN}, reason=reason))
+    with long_client(arthur) as client:
+        result = client.upload(records(1))
+    assert result.chunk_failures[0].error == "Arthur answered 400: Denied ***"
+    assert "HTTP Request: POST" in caplog.text  # httpx logged the status line…
+    assert no_piece(caplog.text)  # …redacted
+    assert all(no_piece(r.getMessage()) for r in caplog.records)
+
+
+def test_the_log_filter_goes_with_the_client() -> None:
+    client = long_client(Arthur())
+    assert any(isinstance(f, RedactingFilter) for f in logging.getLogger("httpx").filters)
+    client.close()
+    assert not any(isinstance(f, RedactingFilter) for f in logging.getLogger("httpx").filters)
+
+
+# --------------------------------------------------------------------------- IDs and options
+
+
+@pytest.mark.parametrize(
+    ("model_id", "fragment"),
+    [
+        ("", "is empty"),
+        (".", "is not an ID"),
+        ("..", "is not an ID"),
+        ("a/b", "'/' or a backslash"),
+        ("..\\x", "'/' or a backslash"),
+        ("a\x00b", "control or non-printable"),
+        ("a\nb", "control or non-printable"),
+        ("a\u200bb", "control or non-printable"),
+        (" m", "whitespace"),
+        ("m" * 1025, "longer than 1024"),
+    ],
+)
+def test_a_model_id_that_would_change_the_path_is_refused(model_id: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match="model ID") as caught:
+        ArthurClient(HOST, TOKEN, model_id)
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize("batch_id", ["", ".", "..", "x/..", "a\tb"])
+def test_a_batch_id_that_would_change_the_path_is_refused(batch_id: str) -> None:
+    arthur = Arthur()
+    with client_for(arthur) as client, pytest.raises(ValueError, match="batch ID"):
+        client.close_batch(batch_id, 1)
+    assert arthur.requests == []
+
+
+def test_ids_are_quoted_as_one_path_segment_each() -> None:
+    arthur = Arthur()
+    odd = "a b%?#;é"
+    with ArthurClient(HOST, TOKEN, odd, transport=httpx.MockTransport(arthur)) as client:
+        client.upload(records(1))
+        client.close_batch(odd, 1)
+    quoted = "a%20b%25%3F%23%3B%C3%A9"
+    assert arthur.requests[0].url.raw_path == f"/api/v3/models/{quoted}/inferences".encode()
+    assert arthur.requests[1].url.raw_path == f"/api/v3/models/{quoted}/batches/{quoted}".encode()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, -1.0])
+def test_seconds_must_be_positive_and_finite(value: float) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        ArthurClient(HOST, TOKEN, MODEL, timeout=value)
+    with pytest.raises(ValueError, match=r"timeout\.read"):
+        ArthurClient(HOST, TOKEN, MODEL, timeout=httpx.Timeout(10.0, read=value))
+    with pytest.raises(ValueError, match="request_deadline"):
+        ArthurClient(HOST, TOKEN, MODEL, request_deadline=value)
+    if value != 0.0:
+        with pytest.raises(ValueError, match="RetryPolicy"):
+            RetryPolicy(initial=value)
+    with pytest.raises(ValueError, match="max_elapsed"):
+        RetryPolicy(max_elapsed=value)
+
+
+def test_other_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_response_bytes"):
+        ArthurClient(HOST, TOKEN, MODEL, max_response_bytes=100)
+    with pytest.raises(ValueError, match="organization ID"):
+        ArthurClient(HOST, TOKEN, MODEL, organization_id="org\u00e9")
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=2.5)  # type: ignore[arg-type]
+    with ArthurClient(HOST, TOKEN, MODEL, request_deadline=None) as client:
+        assert client.request_deadline is None
+
+
+# --------------------------------------------------------------------------- stopping early
+
+
+def test_an_interrupt_in_flight_leaves_that_chunk_possibly_stored() -> None:
+    def interrupt(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    arthur = Arthur(accept_all, interrupt)
+    with client_for(arthur, chunk_size=2) as client, pytest.raises(UploadInterrupted) as caught:
+        client.upload(records(7))
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert type(caught.value.__cause__) is KeyboardInterrupt
+    result = caught.value.result
+    # chunk 0 accepted; chunk 1 in flight; evt-4, read to close chunk 1, not sent; 5-6 unread
+    assert (result.total, result.accepted, result.stopped) == (5, 2, "the upload was interrupted")
+    assert [(f.partner_inference_id, f.kind) for f in result.failed] == [
+        ("evt-2", "possibly stored"),
+        ("evt-3", "possibly stored"),
+        ("evt-4", "not sent"),
+    ]
+    assert result.failed[0].error == (
+        "sent when the upload was interrupted; its answer was not read"
+    )
+    assert result.failed[2].error == "not sent: the upload was interrupted"
+    assert_balanced(result)
+
+
+def test_an_interrupt_while_reading_the_records_leaves_no_record_out() -> None:
+    def produce() -> Any:
+        yield from records(5)
+        raise KeyboardInterrupt
+
+    invalid = {"partner_inference_id": "bad", "inference_timestamp": "no", "inference_data": {}}
+    with client_for(Arthur(), chunk_size=2) as client, pytest.raises(UploadInterrupted) as caught:
+        client.upload(_then(produce(), invalid))
+    result = caught.value.result
+    assert (result.total, result.accepted) == (5, 4)
+    assert [(f.partner_inference_id, f.kind) for f in result.failed] == [("evt-4", "not sent")]
+    assert_balanced(result)
+
+
+def _then(first: Any, *more: Any) -> Any:
+    yield from first
+    yield from more
+
+
+def test_an_interrupt_between_chunks_or_while_waiting_to_retry() -> None:
+    seen: list[int] = []
+
+    def progress(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with client_for(Arthur(), chunk_size=2) as client, pytest.raises(UploadInterrupted) as caught:
+        client.upload(records(7), progress=progress)
+    result = caught.value.result
+    assert (result.total, result.accepted, len(result.not_sent)) == (5, 4, 1)
+    assert result.possibly_stored == []  # no chunk was in flight
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    arthur = Arthur(raises(httpx.ReadTimeout))
+    client = ArthurClient(HOST, TOKEN, MODEL, transport=httpx.MockTransport(arthur), sleep=sleep)
+    with client, pytest.raises(UploadInterrupted) as caught:
+        client.upload(records(2))
+    assert [f.kind for f in caught.value.result.failed] == ["possibly stored"] * 2
+
+
+def test_an_error_of_the_records_is_raised_with_the_account_noted() -> None:
+    def produce() -> Any:
+        yield from records(3)
+        raise OSError("the disk went away")
+
+    with client_for(Arthur(), chunk_size=2) as client, pytest.raises(OSError) as caught:
+        client.upload(produce())
+    (note,) = caught.value.__notes__
+    assert note.startswith("arthur_capture: the upload stopped; its account: {'total': 3,")
+    assert "'accepted': 2" in note
+
+
+def test_a_file_upload_whose_answer_cannot_be_read_is_not_ok(tmp_path: Path) -> None:
+    path = tmp_path / "rows.parquet"
+    path.write_bytes(b"PAR1")
+    arthur = Arthur(raw(207, b"[" * 5000), raw(201, b""))
+    with client_for(arthur) as client:
+        unreadable = client.upload_file(path)
+        empty = client.upload_file(path)
+    assert unreadable.unconfirmed == "its JSON nests deeper than 32 levels"
+    assert not unreadable.ok
+    assert (empty.status, empty.unconfirmed, empty.ok) == (201, None, True)

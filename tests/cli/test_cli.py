@@ -55,6 +55,12 @@ def cli_options(options: dict[str, Any]) -> list[str]:
             flags += ["--csv-header"] if value else []
         elif key == "max_line_bytes":
             flags += ["--max-line-bytes", str(value)]
+        elif key == "max_inferences_per_call":
+            flags += ["--max-inferences", str(value)]
+        elif key == "reject_non_finite":
+            flags += ["--reject-non-finite"] if value else []
+        elif key == "reject_duplicates":
+            flags += ["--reject-duplicates"] if value else []
         elif key == "content_types":
             for old, new in value.items():
                 flags += ["--content-type", f"{old}={new}"]

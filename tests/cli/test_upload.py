@@ -1,7 +1,9 @@
-"""The command line with a model schema: validate, convert --schema, formats and batch IDs."""
+"""The command line with a model schema (validate, convert --schema, formats and batch IDs),
+and ``upload``: its options, the IDs it puts in a path, and the account it prints and writes."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -306,3 +308,187 @@ def test_preview_with_a_schema_shows_attribute_names(
     assert "account_length" in header
     assert "churn_true_score" in header
     assert "cust-20240301-0001" in out
+
+
+# --- upload: options, IDs, the account -------------------------------------------------------
+
+
+UPLOAD_TOKEN = "tok-upload-" + "k3J9mQ2xV7bN4cZ8" * 3
+
+
+def capture(i: int) -> str:
+    side = {"observedContentType": "text/csv", "encoding": "CSV"}
+    data = {
+        "endpointInput": {**side, "mode": "INPUT", "data": f"{i}"},
+        "endpointOutput": {**side, "mode": "OUTPUT", "data": "0.5"},
+    }
+    meta = {"eventId": f"e-{i}", "inferenceTime": "2024-01-19T19:27:57Z"}
+    return json.dumps({"captureData": data, "eventMetadata": meta, "eventVersion": "0"})
+
+
+def captures_file(path: Path, numbers: range) -> Path:
+    path.write_text("".join(capture(i) + "\n" for i in numbers))
+    return path
+
+
+def upload(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    monkeypatch.setenv("ARTHUR_ACCESS_TOKEN", UPLOAD_TOKEN)
+    return run(["upload", *argv], capsys)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "soon", "1e400"])
+def test_upload_float_options_must_be_positive_and_finite(
+    tmp_path: Path,
+    value: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = good_lines_only(tmp_path)
+    argv = [str(good), "--host", "https://arthur.example", "--model-id", "m", "--timeout", value]
+    code, out, err = upload(argv, capsys, monkeypatch)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("arthur-capture: argument --timeout: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--model-id", ".."], "the model ID '..' is not an ID"),
+        (["--model-id", "a/b"], "the model ID must not hold '/' or a backslash"),
+        (["--model-id", ""], "give --host and --model-id"),
+        (["--model-id", "m", "--batch-id", "..", "--close-batch"], "the batch ID '..' is not"),
+        (["--model-id", "m", "--batch-id", "b\x01", "--close-batch"], "the batch ID holds a"),
+        (["--model-id", "m", "--org-id", "\u00e9t\u00e9"], "the organization ID must be"),
+    ],
+)
+def test_upload_ids_that_would_change_the_path_are_usage_errors(
+    tmp_path: Path,
+    extra: list[str],
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = good_lines_only(tmp_path)
+    code, out, err = upload([str(good), "--host", "https://a.example", *extra], capsys, monkeypatch)
+    assert code == 2
+    assert out == ""
+    assert fragment in err
+    assert err.count("\n") == 1
+
+
+def test_upload_summary_must_not_be_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = good_lines_only(tmp_path)
+    before = good.read_bytes()
+    argv = [str(good), "--host", "https://a.example", "--model-id", "m", "--summary", str(good)]
+    code, _, err = upload(argv, capsys, monkeypatch)
+    assert code == 2
+    assert "--summary" in err
+    assert "is the same file as the input" in err
+    assert good.read_bytes() == before
+
+
+def test_upload_summary_holds_the_whole_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.arthur.hostile import HostileArthur, refused
+
+    path = captures_file(tmp_path / "c.jsonl", range(25))
+    summary = tmp_path / "out" / "summary.json"
+    summary.parent.mkdir()
+    with HostileArthur("few_results", UPLOAD_TOKEN) as srv:
+        argv = [str(path), "--host", srv.url, "--model-id", "m1", "--chunk-size", "10"]
+        code, out, err = upload([*argv, "--summary", str(summary)], capsys, monkeypatch)
+    assert code == 1
+    document = json.loads(summary.read_text())
+    accepted = sum(1 for i in range(25) if not refused(f"e-{i}")) - 3
+    refusals = sum(1 for i in range(25) if refused(f"e-{i}"))
+    assert document["account"] == {
+        "read": 25,
+        "accepted": accepted,
+        "refused": refusals - sum(1 for i in (9, 19, 24) if refused(f"e-{i}")),
+        "possibly_stored": 3,  # the last record of each chunk got no result
+        "failed": 0,
+        "not_sent": 0,
+        "balanced": True,
+    }
+    assert (document["outcome"], document["stopped"], document["exit_status"]) == (
+        "completed",
+        None,
+        1,
+    )
+    assert [f["partner_inference_id"] for f in document["failed"]] == ["e-9", "e-19", "e-24"]
+    assert {f["kind"] for f in document["failed"]} == {"possibly stored"}
+    assert document["not_read"] == []
+    assert len(document["warnings"]) == 6  # per chunk: a result short, counts off
+    assert document["upload"]["possibly_stored"] == 3
+    assert document["reading"]["records"] == 25
+    assert "possibly stored e-9 status=207" in out
+    assert err.count("Traceback") == 0
+
+
+def test_upload_names_the_lines_and_files_it_did_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.arthur.hostile import HostileArthur
+
+    first = captures_file(tmp_path / "a.jsonl", range(20))
+    second = captures_file(tmp_path / "b.jsonl", range(20, 27))
+    third = tmp_path / "c.jsonl.gz"
+    third.write_bytes(gzip.compress(captures_file(tmp_path / "c", range(27, 30)).read_bytes()))
+    summary = tmp_path / "summary.json"
+    with HostileArthur("auth_midway", UPLOAD_TOKEN, auth_after=1) as srv:
+        argv = [str(first), str(second), str(third), "--host", srv.url, "--model-id", "m1"]
+        argv += ["--chunk-size", "5", "--summary", str(summary)]
+        code, out, err = upload(argv, capsys, monkeypatch)
+    assert code == 2
+    assert err.strip() == (
+        "arthur-capture: Arthur answered 401: the token is missing or wrong: the token expired"
+    )
+    document = json.loads(summary.read_text())
+    assert document["account"] == {
+        "read": 11,
+        "accepted": document["account"]["accepted"],
+        "refused": document["account"]["refused"],
+        "possibly_stored": 0,
+        "failed": 5,
+        "not_sent": 1,  # e-10, read to close the chunk that got the 401
+        "balanced": True,
+    }
+    assert document["not_read"] == [
+        {"file": str(first), "lines": 9, "after_line": 11},
+        {"file": str(second), "lines": 7, "after_line": None},
+        {"file": str(third), "lines": None, "after_line": None},
+    ]
+    lines = out.splitlines()
+    assert lines[-3:] == [
+        f"not read: {first}: 9 line(s) after line 11",
+        f"not read: {second}: 7 line(s) (never opened)",
+        f"not read: {third}: the whole file (never opened)",
+    ]
+    assert f"failed 5 records of chunk 1 status=401 {first}:6 to {first}:10 (e-5 to e-9): " in out
+
+
+def test_upload_strict_stop_names_the_lines_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.arthur.hostile import HostileArthur
+
+    lines = [capture(i) for i in range(6)]
+    lines[3] = "{not json"
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with HostileArthur("ok", UPLOAD_TOKEN) as srv:
+        argv = [str(path), "--host", srv.url, "--model-id", "m1", "--strict"]
+        code, out, err = upload(argv, capsys, monkeypatch)
+    assert code == 1
+    assert "stopped (--strict)" in err
+    assert f"not read: {path}: 2 line(s) after line 4" in out.splitlines()
+    assert "arthur: " in out
+    assert " not sent of 3 " in out

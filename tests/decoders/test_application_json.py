@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from arthur_capture import (
+    CaptureReader,
     InvalidBase64Error,
     InvalidPayloadError,
+    Lines,
     Payload,
     Reason,
     default_registry,
@@ -17,10 +20,11 @@ from arthur_capture import (
 from arthur_capture.decoders._shapes import (
     DEFAULT_MAX_DEPTH,
     LAYOUT_NAMES,
+    Inferences,
     document_inferences,
     item,
 )
-from arthur_capture.decoders.application_json import JSONDecoder, loads_payload
+from arthur_capture.decoders.application_json import JSONDecoder, loads_counted, loads_payload
 from arthur_capture.records import SideDecoder
 from tests.helpers import b64, captured_side
 
@@ -188,11 +192,31 @@ def test_rule_3_column_oriented_one_inference_per_position() -> None:
     ]
 
 
-def test_rule_3_column_oriented_predictions() -> None:
+def test_rule_3_column_oriented_layout_names_are_refused() -> None:
+    # issue 9 item 10, one rule: a layout name never names an attribute, column-oriented or not
     doc = {"predictions": [1, 0], "probabilities": [0.85, 0.3]}
+    with pytest.raises(InvalidPayloadError) as info:
+        document_inferences(doc)
+    assert info.value.reason is Reason.INVALID_PAYLOAD
+    assert info.value.message.startswith(
+        "a column-oriented object may not use the reserved name(s) predictions, probabilities "
+        "(they name the documented layouts"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_NAMES))
+def test_rule_3_any_layout_name_beside_another_column_is_refused(name: str) -> None:
+    with pytest.raises(InvalidPayloadError, match=f"reserved name\\(s\\) {name} "):
+        document_inferences({name: [1, 2], "score": [0.1, 0.2]})
+    with pytest.raises(InvalidPayloadError, match=f"reserved name\\(s\\) {name} "):
+        _decode(f'{{"score": [0.1, 0.2], "{name}": [1, 2]}}')
+
+
+def test_rule_3_column_oriented_without_layout_names_is_kept() -> None:
+    doc = {"prediction": [1, 0], "probability": [0.85, 0.3]}
     assert document_inferences(doc) == [
-        {"predictions": 1, "probabilities": 0.85},
-        {"predictions": 0, "probabilities": 0.3},
+        {"prediction": 1, "probability": 0.85},
+        {"prediction": 0, "probability": 0.3},
     ]
 
 
@@ -323,10 +347,11 @@ def test_decoder_media_types_and_repr() -> None:
     [
         "",
         "{",
-        "NaN",
-        "[Infinity]",
-        "[-Infinity]",
-        "[1e400]",
+        "nan",
+        "[infinity]",
+        "[+Infinity]",
+        "[Infinity1]",
+        "[NaN, 1,]",
         '{"a": 1}{"b": 2}',
         '{"a": 1}\n{"b": 2}',
         '"\\udfaa"',
@@ -346,11 +371,56 @@ def test_decoder_refuses_invalid_utf_8_bytes() -> None:
         _decode(b'{"a": "\xff"}')
 
 
-def test_big_integers_follow_orjson() -> None:
+@pytest.mark.parametrize(
+    ("text", "expected", "count"),
+    [
+        ("NaN", [[None]], 1),
+        ("[Infinity]", [[None]], 1),
+        ("[-Infinity]", [[None]], 1),
+        ("[1e400]", [[None]], 1),
+        ("[[-1E+400, 1.5e308]]", [[None, 1.5e308]], 1),
+        (
+            '{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN"}',
+            [{"a": None, "b": [None, None], "c": "NaN"}],
+            3,
+        ),
+    ],
+)
+def test_non_finite_numbers_read_as_null_and_counted(text: str, expected: Any, count: int) -> None:
+    # issue 9 item 7: what Python's json.dumps writes for NaN/inf is read, as null, and counted
+    inferences = _decode(text)
+    assert inferences == expected
+    assert isinstance(inferences, Inferences)
+    assert inferences.non_finite == count
+
+
+def test_finite_payloads_carry_no_count() -> None:
+    inferences = _decode('{"a": 1.5, "b": "Infinity"}')
+    assert inferences == [{"a": 1.5, "b": "Infinity"}]
+    assert getattr(inferences, "non_finite", 0) == 0
+
+
+def test_non_finite_numbers_with_other_errors_stay_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="not valid JSON") as info:
+        _decode("[NaN, 'x']")
+    assert info.value.reason is Reason.INVALID_PAYLOAD
+
+
+def test_big_integers_are_exact() -> None:
+    # issue 9 item 8: orjson makes integers beyond 64 bits floats; they are kept exact
     assert _decode("[18446744073709551615]") == [[2**64 - 1]]
-    (row,) = _decode("[18446744073709551616]")
-    assert isinstance(row, list)
-    assert isinstance(row[0], float)
+    (row,) = _decode("[[18446744073709551616, -9223372036854775809, 1.5]]")
+    assert row == [2**64, -(2**63) - 1, 1.5]
+    assert [type(v) for v in row] == [int, int, float]
+    big = 123456789012345678901234567890
+    assert _decode(f'{{"a": {big}, "b": "{big}"}}') == [{"a": big, "b": str(big)}]
+    assert loads_counted(Payload(f"[{-big}, NaN]", "application/json")) == ([-big, None], 1)
+
+
+def test_integers_past_pythons_digit_limit_are_refused() -> None:
+    with pytest.raises(InvalidPayloadError, match="more than 4300 digits") as info:
+        _decode("[" + "9" * 5000 + "]")
+    assert info.value.reason is Reason.INVALID_PAYLOAD
 
 
 def test_loads_payload_prefers_explicit_text() -> None:
@@ -425,7 +495,9 @@ def test_reserved_names_message_lists_them_sorted() -> None:
         item({"predictions": 1, "features": 2, "x": 3})
     assert info.value.message == (
         "a name → value record may not use the reserved name(s) features, predictions "
-        "(they name the documented layouts)"
+        '(they name the documented layouts: {"instances": [...]} or {"predictions": [...]} '
+        'alone is a batch, {"features": [...]} or {"probabilities": [...]} alone one '
+        "inference's values)"
     )
 
 
@@ -479,3 +551,56 @@ def test_utf8_charset_spellings_parse_the_bytes_directly(charset: str) -> None:
     with pytest.raises(InvalidPayloadError) as info:
         _decode(b'{"a": "\xff"}', content_type)
     assert info.value.message.startswith("body is not valid JSON: ")
+
+
+# --- non-finite numbers through the reader (issue 9 item 7) ---------------------------------
+
+
+def _json_line(request: str, response: str = "[0.5]") -> bytes:
+    def side(data: str, mode: str) -> dict[str, str]:
+        return {
+            "observedContentType": "application/json",
+            "mode": mode,
+            "data": data,
+            "encoding": "JSON",
+        }
+
+    doc = {
+        "captureData": {
+            "endpointInput": side(request, "INPUT"),
+            "endpointOutput": side(response, "OUTPUT"),
+        },
+        "eventMetadata": {"eventId": "e1", "inferenceTime": "2024-03-01T12:00:00Z"},
+        "eventVersion": "0",
+    }
+    return json.dumps(doc).encode()
+
+
+def test_reader_counts_non_finite_numbers_of_both_sides() -> None:
+    line = _json_line("[[1.5, NaN, -Infinity]]", '{"predictions": [{"score": 1e400}]}')
+    result = CaptureReader().read(Lines([line, _json_line("[[1]]")]))
+    assert result.rejects == []
+    assert [(dict(r.inputs), dict(r.outputs)) for r in result.records] == [
+        ({"input_0": 1.5, "input_1": None, "input_2": None}, {"score": None}),
+        ({"input_0": 1}, {"output_0": 0.5}),
+    ]
+    assert result.ledger.non_finite_values == 3
+    assert result.ledger.to_dict()["non_finite_values"] == 3
+
+
+def test_reject_non_finite_rejects_the_call() -> None:
+    lines = [_json_line("[[1.5, NaN]]"), _json_line("[[1]]", "[Infinity]"), _json_line("[[2]]")]
+    result = CaptureReader(reject_non_finite=True).read(Lines(lines))
+    assert [(r.reason, r.line_number, r.index) for r in result.rejects] == [
+        (Reason.NON_FINITE_NUMBER, 1, None),
+        (Reason.NON_FINITE_NUMBER, 2, None),
+    ]
+    assert result.rejects[0].message == (
+        "the payloads hold 1 non-finite number(s) (NaN, Infinity, -Infinity or a number "
+        "overflowing to infinity; reject_non_finite)"
+    )
+    assert [dict(r.inputs) for r in result.records] == [{"input_0": 2}]
+    ledger = result.ledger
+    assert ledger.balanced
+    assert ledger.rejects_by_reason == {"non_finite_number": 2}
+    assert ledger.non_finite_values == 0  # nothing read as null: the calls were rejected

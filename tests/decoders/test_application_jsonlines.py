@@ -14,6 +14,7 @@ from arthur_capture import (
     default_registry,
     parse_media_type,
 )
+from arthur_capture.decoders._shapes import Inferences
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.records import SideDecoder
 from tests.helpers import b64, captured_side
@@ -86,10 +87,26 @@ def test_a_body_with_no_line_is_refused(body: str) -> None:
         _decode(body)
 
 
-@pytest.mark.parametrize("bad", ["NaN", "[Infinity]", "[1e400]", '"\\udfaa"', "{'a': 1}"])
+@pytest.mark.parametrize("bad", ["nan", "[+Infinity]", "[NaN,]", '"\\udfaa"', "{'a': 1}"])
 def test_invalid_json_lines_are_refused(bad: str) -> None:
     with pytest.raises(InvalidPayloadError, match="JSON Lines line 2"):
         _decode(f'{{"a": 1}}\n{bad}\n')
+
+
+def test_non_finite_numbers_read_as_null_and_counted_over_lines() -> None:
+    # issue 9 item 7: NaN, ±Infinity and numbers overflowing to infinity are null, counted
+    inferences = _decode('{"a": 1}\nNaN\n[Infinity, -Infinity]\n{"b": 1e400, "c": "NaN"}\n')
+    assert inferences == [{"a": 1}, [None], [None, None], {"b": None, "c": "NaN"}]
+    assert isinstance(inferences, Inferences)
+    assert inferences.non_finite == 4
+    assert getattr(_decode('{"a": 1}\n'), "non_finite", 0) == 0
+
+
+def test_big_integers_are_exact_per_line() -> None:
+    big = 2**64 + 1  # a float would be 2**64
+    inferences = _decode(f'[{big}, 1]\n{{"n": {-big}}}\n')
+    assert inferences == [[big, 1], {"n": -big}]
+    assert type(inferences[0][0]) is int
 
 
 def test_a_json_document_spread_over_lines_is_refused() -> None:

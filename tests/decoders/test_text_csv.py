@@ -16,6 +16,7 @@ from arthur_capture import (
     Reason,
     default_registry,
 )
+from arthur_capture.decoders.application_json import loads_payload
 from arthur_capture.decoders.text_csv import CSVDecoder, csv_value
 from arthur_capture.records import SideDecoder
 from tests.helpers import b64, captured_side
@@ -62,10 +63,24 @@ def test_csv_value_json_numbers_become_numbers(field: str, expected: float) -> N
         "123456789012345678901234567890",
     ],
 )
-def test_csv_value_integers_beyond_64_bits_become_floats(field: str) -> None:
+def test_csv_value_integers_beyond_64_bits_stay_exact(field: str) -> None:
+    # issue 9 item 8: kept exact (orjson would make them floats, and lose digits)
     value = csv_value(field)
-    assert isinstance(value, float)
-    assert value == float(field)
+    assert type(value) is int
+    assert value == int(field)
+    assert str(value) == field
+
+
+def test_csv_value_integer_past_pythons_digit_limit_stays_a_string() -> None:
+    field = "9" * 5000
+    assert csv_value(field) == field
+
+
+def test_csv_decoder_keeps_big_integers_exact() -> None:
+    big = 123456789012345678901234567890
+    rows = CSVDecoder().decode(Payload(f"{big},1\n18446744073709551616,2\n", "text/csv"))
+    assert rows == [[big, 1], [2**64, 2]]
+    assert [type(v) for row in rows for v in row] == [int] * 4
 
 
 @pytest.mark.parametrize(
@@ -86,11 +101,13 @@ def test_csv_value_integers_beyond_64_bits_become_floats(field: str) -> None:
         "99999999999999999999999",
     ],
 )
-def test_csv_value_types_numbers_exactly_as_orjson_does(field: str) -> None:
+def test_csv_value_types_numbers_exactly_as_the_json_decoder_does(field: str) -> None:
     value = csv_value(field)
-    expected = orjson.loads(field)
+    expected = loads_payload(Payload(field, "application/json"))
     assert value == expected
     assert type(value) is type(expected)
+    if "." not in field and "e" not in field.lower():  # an integer literal: exact, of any size
+        assert value == int(field)
 
 
 @pytest.mark.parametrize("field", ["1e400", "-1E400", "1" + "0" * 400 + ".0"])

@@ -15,6 +15,7 @@ import gzip
 import json
 import subprocess
 import sys
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,13 +24,16 @@ import pytest
 from arthur_capture import (
     CaptureReader,
     InferenceRecord,
+    Named,
     Reason,
     Reject,
+    RejectedError,
     default_registry,
     read_records,
 )
 from arthur_capture.cli import main
 from arthur_capture.decoders import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
+from arthur_capture.reading._reader import DEFAULT_MAX_BLANK_LINES, DEFAULT_MAX_INFERENCES_PER_CALL
 from arthur_capture.records import Call
 from arthur_capture.sinks.jsonl import arthur_json
 from tests.conftest import ROOT
@@ -168,6 +172,171 @@ def test_max_depth_from_the_command_line(
     capsys.readouterr()
     assert main(["convert", str(source), "--max-depth", str(MAX_DEPTH_LIMIT + 1)]) == 2
     assert "--max-depth" in capsys.readouterr().err
+
+
+# --- max_inferences_per_call ------------------------------------------------------------------
+
+
+def _csv_call(event_id: str, rows: int, row: str = "1") -> bytes:
+    """A call of ``rows`` CSV rows on each side."""
+    body = "\n".join([row] * rows)
+    return orjson.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": "text/csv",
+                    "data": body,
+                    "encoding": "CSV",
+                },
+                "endpointOutput": {
+                    "observedContentType": "text/csv",
+                    "data": body,
+                    "encoding": "CSV",
+                },
+            },
+            "eventMetadata": {"eventId": event_id, "inferenceTime": "2024-01-19T19:27:57Z"},
+        }
+    )
+
+
+def test_the_default_max_inferences_per_call_is_two_million() -> None:
+    assert DEFAULT_MAX_INFERENCES_PER_CALL == 2_000_000
+    assert CaptureReader().max_inferences_per_call == DEFAULT_MAX_INFERENCES_PER_CALL
+
+
+@pytest.mark.parametrize("row", ["1", "1,2.5", '"a"', "x,,y"])  # numeric fast path and general
+def test_a_call_up_to_max_inferences_per_call_is_read_and_one_more_is_not(row: str) -> None:
+    data = b"\n".join([_csv_call("fits", 5, row), _csv_call("over", 6, row), _csv_call("end", 1)])
+    result = read_records(data, max_inferences_per_call=5)
+    assert [r.event_id for r in result.records] == ["fits"] * 5 + ["end"]
+    (reject,) = result.rejects
+    assert (reject.reason, reject.line_number, reject.event_id, reject.index) == (
+        Reason.TOO_MANY_INFERENCES,
+        2,
+        "over",
+        None,
+    )
+    assert reject.message == (
+        "the request holds 6 inferences, more than the limit of 5 per call "
+        "(max_inferences_per_call)"
+    )
+    assert result.ledger.balanced
+    assert result.ledger.rejects_by_reason == {"too_many_inferences": 1}
+
+
+def test_max_inferences_per_call_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_inferences_per_call must be positive"):
+        CaptureReader(max_inferences_per_call=0)
+
+
+def test_max_inferences_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "calls.jsonl"
+    source.write_bytes(_csv_call("a", 3) + b"\n" + _csv_call("b", 4) + b"\n")
+    summary = tmp_path / "summary.json"
+    code = main(["convert", str(source), "--max-inferences", "3", "--summary", str(summary)])
+    assert code == 1
+    ledger: dict[str, Any] = json.loads(summary.read_text())
+    assert (ledger["records"], ledger["rejects_by_reason"]) == (3, {"too_many_inferences": 1})
+    assert main(["convert", str(source), "--summary", str(summary)]) == 0
+    capsys.readouterr()
+    assert main(["convert", str(source), "--max-inferences", "0"]) == 2
+    assert "--max-inferences must be positive" in capsys.readouterr().err
+
+
+# --- max_blank_lines: a gzip bomb of newlines --------------------------------------------------
+
+
+def _bomb(newlines: int, *, before: bytes = b"", after: bytes = b"") -> bytes:
+    """``before``, then ``newlines`` newlines, then ``after``, gzip-compressed as one stream."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    pieces = [packer.compress(before)]
+    block = b"\n" * MIB
+    pieces.extend(packer.compress(block) for _ in range(newlines // MIB))
+    pieces.append(packer.compress(b"\n" * (newlines % MIB) + after))
+    pieces.append(packer.flush())
+    return b"".join(pieces)
+
+
+def test_a_gzip_bomb_of_newlines_is_rejected_within_a_bounded_number_of_lines() -> None:
+    """100 KB of gzip holding 105 million blank lines (issue 9, item 6; was 92 s of CPU)."""
+    bomb = _bomb(100 * MIB, before=_csv_call("first", 1) + b"\n", after=_csv_call("never", 1))
+    assert len(bomb) < 120_000
+    stream = CaptureReader().iter_records(Named(bomb, "bomb.jsonl.gz"), _csv_call("next", 1))
+    items = list(stream)
+    ledger = stream.ledger
+    limit = DEFAULT_MAX_BLANK_LINES
+    assert limit == 100_000
+    assert ledger.lines == 1 + limit + 1 + 1  # framed: the call, the blank lines, one more; next
+    assert (ledger.blank_lines, ledger.events, ledger.rejected_lines) == (limit, 2, 1)
+    assert ledger.balanced
+    assert [i.event_id for i in items if isinstance(i, InferenceRecord)] == ["first", "next"]
+    (reject,) = [i for i in items if isinstance(i, Reject)]
+    assert (reject.reason, reject.source, reject.line_number, reject.offset, reject.raw) == (
+        Reason.TOO_MANY_BLANK_LINES,
+        "bomb.jsonl.gz",
+        limit + 2,
+        len(_csv_call("first", 1)) + 1 + limit,
+        b"",
+    )
+    assert reject.message == (
+        f"more than {limit} blank lines in a row (max_blank_lines): the rest of the source is "
+        "not read"
+    )
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3])
+def test_max_blank_lines_counts_blank_lines_in_a_row(limit: int) -> None:
+    blank = [b"", b"  ", b"\r", b"\t"]
+    fits = blank[:limit]
+    data = b"\n".join([_csv_call("a", 1), *fits, _csv_call("b", 1), *blank[: limit + 1], b"x"])
+    result = read_records(data, max_blank_lines=limit)
+    assert [r.event_id for r in result.records] == ["a", "b"]
+    (reject,) = result.rejects
+    assert reject.reason is Reason.TOO_MANY_BLANK_LINES
+    assert reject.line_number == 2 + limit + 1 + limit  # a, fits, b, then the run of limit + 1
+    assert result.ledger.lines == reject.line_number  # "x" after it is not read
+    assert result.ledger.blank_lines == 2 * limit
+    assert result.ledger.balanced
+
+
+def test_a_run_of_blank_lines_is_counted_per_source() -> None:
+    data = b"\n\n"
+    result = read_records(data, data, data, max_blank_lines=2)
+    assert not result.rejects
+    assert (result.ledger.lines, result.ledger.blank_lines) == (6, 6)
+
+
+def test_a_too_long_run_of_blank_lines_stops_strict_mode() -> None:
+    with pytest.raises(RejectedError, match="too_many_blank_lines"):
+        read_records(b"\n" * 5, max_blank_lines=2, strict=True)
+
+
+def test_max_blank_lines_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="max_blank_lines must not be negative"):
+        CaptureReader(max_blank_lines=-1)
+
+
+def test_max_blank_lines_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bomb.jsonl.gz"
+    source.write_bytes(_bomb(1000, before=_csv_call("a", 1) + b"\n"))
+    summary = tmp_path / "summary.json"
+    code = main(["convert", str(source), "--max-blank-lines", "10", "--summary", str(summary)])
+    assert code == 1
+    ledger: dict[str, Any] = json.loads(summary.read_text())
+    assert (ledger["lines"], ledger["blank_lines"], ledger["rejects_by_reason"]) == (
+        12,
+        10,
+        {"too_many_blank_lines": 1},
+    )
+    assert main(["convert", str(source), "--summary", str(summary)]) == 0
+    assert json.loads(summary.read_text())["blank_lines"] == 1000
+    capsys.readouterr()
+    assert main(["convert", str(source), "--max-blank-lines", "-1"]) == 2
+    assert "--max-blank-lines must not be negative" in capsys.readouterr().err
 
 
 # --- memory -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import io
 import json
 import tempfile
 import tracemalloc
+import zlib
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import pytest
@@ -41,7 +42,7 @@ from arthur_capture.decoders.text_csv import CSVDecoder
 from arthur_capture.records import Call
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from arthur_capture.decoders import Inference
@@ -372,6 +373,9 @@ def test_stream_ledger_is_complete_once_exhausted() -> None:
         "rejected_lines": 1,
         "rejects_by_reason": {"invalid_json": 1},
         "balanced": True,
+        "non_finite_values": 0,
+        "duplicate_partner_ids": 0,
+        "duplicate_examples": [],
     }
 
 
@@ -802,6 +806,9 @@ def test_ledger_counts_and_to_dict() -> None:
         "rejected_lines": 2,
         "rejects_by_reason": {"invalid_json": 1, "unsupported_event_version": 1},
         "balanced": True,
+        "non_finite_values": 0,
+        "duplicate_partner_ids": 0,
+        "duplicate_examples": [],
     }
     assert list(ledger.to_dict()["rejects_by_reason"]) == sorted(ledger.rejects_by_reason)
     assert len(result.records) == ledger.records
@@ -1109,10 +1116,14 @@ def test_raise_for_rejects_describes_each_reject() -> None:
 
 
 def test_ledger_add_sums_every_count() -> None:
-    total = Ledger(1, 2, 3, 4, 5, 6, sources=7)
+    total = Ledger(1, 2, 3, 4, 5, 6, sources=7, non_finite_values=8, duplicate_partner_ids=9)
     total.rejects_by_reason.update({"invalid_json": 2, "id_too_long": 1})
-    other = Ledger(10, 20, 30, 40, 50, 60, sources=70)
+    total.duplicate_examples.extend(_examples("t", 7))
+    other = Ledger(
+        10, 20, 30, 40, 50, 60, sources=70, non_finite_values=80, duplicate_partner_ids=90
+    )
     other.rejects_by_reason.update({"invalid_json": 3})
+    other.duplicate_examples.extend(_examples("o", 5))
     total.add(other)
     assert total.to_dict() == {
         "sources": 77,
@@ -1124,7 +1135,17 @@ def test_ledger_add_sums_every_count() -> None:
         "rejected_lines": 66,
         "rejects_by_reason": {"id_too_long": 1, "invalid_json": 5},
         "balanced": False,
+        "non_finite_values": 88,
+        "duplicate_partner_ids": 99,
+        "duplicate_examples": _examples("t", 7) + _examples("o", 3),  # at most 10 kept
     }
+
+
+def _examples(prefix: str, count: int) -> list[dict[str, str]]:
+    return [
+        {"partner_inference_id": f"{prefix}{n}", "first": f"f:{n}", "repeat": f"r:{n}"}
+        for n in range(count)
+    ]
 
 
 def test_only_space_tab_cr_are_blank() -> None:
@@ -1139,41 +1160,103 @@ def test_only_space_tab_cr_are_blank() -> None:
     assert (stream.ledger.lines, stream.ledger.blank_lines) == (4, 1)
 
 
+CUT_MESSAGE = (
+    "the gzip stream ends early (the file was cut off); the last line it holds is rejected in "
+    "place of the cut, the lines before it are kept"
+)
+
+
+def _corrupt_message(detail: str) -> str:
+    return (
+        f"the gzip stream is corrupt ({detail}); the last line it holds is rejected in place of "
+        "the corruption, the lines before it are kept"
+    )
+
+
 def test_gzip_cut_and_corruption_rejects_in_full() -> None:
     compressed = gzip.compress(TWO)
-    (reject,) = read_records(compressed[:5]).rejects  # cut inside the header
+    result = read_records(compressed[:5])  # cut inside the header: no line, so line 1
+    (reject,) = result.rejects
     assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
         Reason.TRUNCATED_LINE,
         1,
         0,
         b"",
     )
-    assert reject.message == (
-        "the gzip stream ends early: the file was cut off; lines before the cut are kept"
-    )
-    result = read_records(compressed[:-12])  # cut after the first line
+    assert reject.message == CUT_MESSAGE
+    assert result.ledger.lines == 1
+    result = read_records(compressed[:-12])  # cut inside the second line
     assert _ids(result) == ["a"]
     (reject,) = result.rejects
     assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
         Reason.TRUNCATED_LINE,
         2,
         len(_line("a")) + 1,
-        b"",
+        b"",  # the bytes of a line cut by a broken stream are not kept
     )
     bad_block = compressed[:10] + b"\xff" * 20  # a valid header, then a reserved block type
     (reject,) = read_records(bad_block).rejects
     assert (reject.reason, reject.line_number, reject.offset) == (Reason.INVALID_COMPRESSION, 1, 0)
-    assert reject.raw == b"Error -3 while decompressing data: invalid block type"
-    assert reject.message == "the gzip stream is corrupt; lines before the corruption are kept"
+    assert reject.raw == b""
+    detail = "Error -3 while decompressing data: invalid block type"
+    assert reject.message == _corrupt_message(detail)
     result = read_records(compressed + b"XX")  # not a second gzip member
-    assert _ids(result) == ["a", "b"]
+    assert _ids(result) == ["a"]
     (reject,) = result.rejects
-    assert (reject.reason, reject.line_number, reject.offset) == (
+    assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
         Reason.INVALID_COMPRESSION,
-        3,
-        len(TWO),
+        2,
+        len(_line("a")) + 1,
+        _line("b"),  # the last line stands for the error; its bytes go to the dead letters
     )
-    assert reject.raw == b"Not a gzipped file (b'XX')"
+    assert reject.message == _corrupt_message("Not a gzipped file (b'XX')")
+    assert result.ledger.lines == 2
+
+
+@pytest.mark.parametrize(
+    ("label", "damage", "reason"),
+    [
+        ("cut in the trailer", lambda c: c[:-4], Reason.TRUNCATED_LINE),
+        ("cut before the trailer", lambda c: c[:-8], Reason.TRUNCATED_LINE),
+        ("bad CRC", lambda c: c[:-8] + bytes(4) + c[-4:], Reason.INVALID_COMPRESSION),
+        ("bad length", lambda c: c[:-4] + bytes(4), Reason.INVALID_COMPRESSION),
+    ],
+)
+def test_gzip_error_after_the_last_newline_is_on_the_last_real_line(
+    label: str, damage: Callable[[bytes], bytes], reason: Reason
+) -> None:
+    """Issue 9 item 11: no invented line; ``lines`` is what ``wc -l`` counts once unpacked."""
+    data = TWO + _line("c") + b"\n"
+    result = read_records(damage(gzip.compress(data)))
+    assert result.ledger.lines == data.count(b"\n") == 3, label
+    assert _ids(result) == ["a", "b"], label
+    (reject,) = result.rejects
+    last_start = len(TWO)
+    assert (reject.reason, reject.line_number, reject.offset, reject.raw) == (
+        reason,
+        3,
+        last_start,
+        _line("c"),
+    ), label
+    assert result.ledger.balanced
+    assert (result.ledger.events, result.ledger.rejected_lines) == (2, 1)
+
+
+def test_gzip_cut_mid_line_rejects_that_line_and_counts_it_as_unterminated() -> None:
+    """A cut inside a line: that partial line is the reject (it counts, as an unterminated
+    last line does)."""
+    data = TWO + _line("c") + b"\n"
+    packed = gzip.compress(data)
+    for cut in range(20, len(packed) - 8):
+        available = zlib.decompressobj(wbits=31).decompress(packed[:cut])
+        if not available or available.endswith(b"\n"):
+            continue
+        result = read_records(packed[:cut])
+        complete = available.count(b"\n")
+        assert result.ledger.lines == complete + 1, cut
+        (reject,) = result.rejects
+        assert (reject.line_number, reject.raw) == (complete + 1, b""), cut
+        assert reject.offset == available.rfind(b"\n") + 1, cut
 
 
 def test_str_line_that_is_not_utf8_message() -> None:

@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
-from arthur_capture import Lines, Reason, read_records
-from arthur_capture.sinks.dataframe import CaptureFrame, records_to_dataframe, to_dataframe
+from arthur_capture import Call, CaptureReader, Lines, Reason, read_records
+from arthur_capture.decoders.text_csv import Rows
+from arthur_capture.sinks.dataframe import (
+    CaptureFrame,
+    _Columns,
+    records_to_dataframe,
+    to_dataframe,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -200,3 +206,22 @@ def test_one_row_per_inference(provenance: bool) -> None:
     result = read_records(DATA)
     assert len(records_to_dataframe(result.records, provenance=provenance)) == len(result.records)
     assert len(to_dataframe(DATA, provenance=provenance).frame) == len(result.records)
+
+
+def test_a_compact_csv_side_is_filed_as_one_run_of_values() -> None:
+    """Issue 9, item 4: a CSV side's rows go to the frame without a list per row."""
+    rows = "\n".join(f"{i},{i / 2}" for i in range(2_000))
+    line = _line("big", [[0, 0.0]] * 2_000, rows)
+    (call,) = CaptureReader().iter_calls(line)
+    assert isinstance(call, Call)
+    assert isinstance(call.outputs, Rows)
+    columns = _Columns(provenance=False)
+    columns.add_call(call)
+    (group,) = columns.groups[1].values()
+    assert group.runs == [call.outputs.flat]  # the decoded values themselves, one run
+    assert group.runs[0] is call.outputs.flat
+    assert group.count == 2_000
+    frame = columns.frame()
+    assert list(frame["output_0"][:3]) == [0, 1, 2]
+    assert list(frame["output_1"][:3]) == [0.0, 0.5, 1.0]
+    pd.testing.assert_frame_equal(frame, records_to_dataframe(call.records()))

@@ -114,20 +114,29 @@ def test_64_bit_integers_stay_exact(value: int) -> None:
     assert orjson.loads(dumps_json([value])) == [value]
 
 
-@pytest.mark.parametrize("value", [2**64, -(2**63) - 1, 10**30, -(10**40)])
-def test_integers_beyond_64_bits_become_floats(value: int) -> None:
-    assert json.loads(dumps_json(value)) == float(value)
-    assert json.loads(dumps_json({"deep": [[value]], "ok": 1, "flag": True})) == {
-        "deep": [[float(value)]],
-        "ok": 1,
-        "flag": True,
-    }
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1, 10**30, -(10**40), 10**400])
+def test_integers_beyond_64_bits_are_written_exactly(value: int) -> None:
+    # issue 9 item 8: all the digits, never a float (nor null past the float range)
+    assert dumps_json(value) == str(value).encode()
+    written = dumps_json({"deep": [[value]], "ok": 1, "flag": True, "t": (value,)})
+    assert written == b'{"deep":[[%d]],"ok":1,"flag":true,"t":[%d]}' % (value, value)
+    assert json.loads(written) == {"deep": [[value]], "ok": 1, "flag": True, "t": [value]}
+
+
+def test_integers_past_pythons_digit_limit_are_written_exactly() -> None:
+    value = 10**5000 + 7  # str() refuses it (sys.get_int_max_str_digits)
+    written = dumps_json([value])
+    assert written == b"[1" + b"0" * 4999 + b"7]"
 
 
 def test_big_integers_in_a_record() -> None:
     record = _record(inputs={"id": 10**25, "small": 3}, outputs={"t": (1, 2**70)})
-    data = json.loads(arthur_json(record))["inference_data"]
-    assert data == {"id": 1e25, "small": 3, "t": [1, float(2**70)]}
+    written = arthur_json(record)
+    assert b'"id":10000000000000000000000000' in written
+    assert b"[1,%d]" % 2**70 in written
+    data = json.loads(written)["inference_data"]
+    assert data == {"id": 10**25, "small": 3, "t": [1, 2**70]}
+    assert type(data["id"]) is int
 
 
 def test_numpy_scalars_and_arrays() -> None:

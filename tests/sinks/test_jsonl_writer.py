@@ -161,3 +161,20 @@ def test_writer_streams_to_a_real_file(tmp_path: Path) -> None:
     assert [o["partner_inference_id"] for o in json.loads(path.read_bytes())] == [
         r.partner_inference_id for r in records
     ]
+
+
+def test_a_block_that_raises_leaves_the_json_array_open() -> None:
+    out = io.BytesIO()
+
+    def cut_short() -> None:
+        with InferenceWriter(out, format="json") as writer:
+            writer.write_json(b'{"partner_inference_id":"a"}')
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        cut_short()
+    assert out.getvalue() == b'[{"partner_inference_id":"a"}'  # no "]": it does not look complete
+    done = io.BytesIO()
+    with InferenceWriter(done, format="json") as writer:
+        writer.write_json(b"{}")
+    assert done.getvalue() == b"[{}]\n"

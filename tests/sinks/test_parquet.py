@@ -16,7 +16,8 @@ from arthur_capture import CaptureError, InferenceRecord, Lines, read_records
 from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.cli import main
 from arthur_capture.errors import ParquetError
-from arthur_capture.sinks.parquet import write_parquet
+from arthur_capture.sinks._atomic import Staging
+from arthur_capture.sinks.parquet import stage_parquet, write_parquet
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 ARTHUR = ROOT / "arthur"
@@ -321,6 +322,39 @@ def test_a_mixed_type_column_without_a_schema_is_a_parquet_error(tmp_path: Path)
     assert "--schema" in info.value.message
 
 
+def test_an_integer_beyond_64_bits_without_a_schema_is_named(tmp_path: Path) -> None:
+    # issue 9 item 8: such integers stay exact ints, which Parquet's int64 cannot hold
+    records = [record("a", {"n": 2**64 + 1}, {})]
+    with pytest.raises(ParquetError) as info:
+        write_parquet(records, tmp_path / "big.parquet")
+    assert "column 'n' cannot be written as Parquet" in info.value.message
+    assert "an integer beyond 64 bits" in info.value.message
+    assert "mix types" not in info.value.message
+
+
+def test_an_integer_beyond_64_bits_with_a_float_schema_is_written(tmp_path: Path) -> None:
+    schema = ModelSchema.from_json(
+        [{"name": "n", "stage": "PIPELINE_INPUT", "value_type": "FLOAT", "position": 0}]
+    )
+    line = json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": "application/json",
+                    "data": f'{{"n": {2**64 + 1}}}',
+                    "encoding": "JSON",
+                }
+            },
+            "eventMetadata": {"eventId": "e1", "inferenceTime": "2024-03-01T12:00:00Z"},
+            "eventVersion": "0",
+        }
+    )
+    result = read_records(Lines([line]), schema=schema)
+    assert result.rejects == []
+    (path,) = write_parquet(result.records, tmp_path / "f.parquet")
+    assert pq.read_table(path).column("n").to_pylist() == [float(2**64 + 1)]
+
+
 def test_a_schema_coerces_what_would_mix(tmp_path: Path) -> None:
     schema = ModelSchema.from_json(
         [
@@ -390,3 +424,72 @@ def test_cli_chunk_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     files = sorted(tmp_path.glob("churn-*.parquet"))
     assert [f.name for f in files] == ["churn-00000.parquet", "churn-00001.parquet"]
     assert [pq.read_metadata(f).num_rows for f in files] == [4, 2]
+
+
+# --- never a half file, never a deleted target (issue 9) ------------------------------------
+
+OLD = b"the user's previous content"
+
+
+def _previous(directory: Path, *names: str) -> dict[str, Path]:
+    """Files that were there before a write, each holding ``OLD``."""
+    paths = {name: directory / name for name in names}
+    for path in paths.values():
+        path.write_bytes(OLD)
+    return paths
+
+
+def _unchanged(directory: Path, before: dict[str, Path]) -> None:
+    """The directory holds exactly what it held: no temporary file, no new chunk."""
+    assert sorted(directory.iterdir()) == sorted(before.values())
+    assert all(path.read_bytes() == OLD for path in before.values())
+
+
+def test_a_failed_write_leaves_the_target_and_its_chunks_as_they_were(tmp_path: Path) -> None:
+    """The third chunk cannot be typed: the two before it never reach their names."""
+    before = _previous(tmp_path, "out.parquet", "out-00000.parquet", "out-00001.parquet")
+    records = [record(f"p{i}", {"code": 7}) for i in range(5)] + [record("x", {"code": "A7"})]
+    with pytest.raises(ParquetError):
+        write_parquet(records, tmp_path / "out.parquet", chunk_rows=2)
+    _unchanged(tmp_path, before)
+
+
+def test_pyarrow_failing_half_way_never_deletes_or_replaces_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow removes the path it was writing when it fails: it must never get the target."""
+
+    def half_then_full(table: pa.Table, where: Any, **options: Any) -> None:
+        if isinstance(where, (str, Path)):  # what pyarrow does with a path it was given
+            Path(where).write_bytes(b"PAR1 half a file")
+            Path(where).unlink()
+        else:
+            where.write(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    before = _previous(tmp_path, "out.parquet")
+    monkeypatch.setattr(pq, "write_table", half_then_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_parquet([record("a")], tmp_path / "out.parquet")
+    _unchanged(tmp_path, before)
+
+
+def test_staged_files_appear_only_on_commit(tmp_path: Path) -> None:
+    before = _previous(tmp_path, "out.parquet")
+    with Staging() as staging:
+        files = stage_parquet([record(f"p{i}") for i in range(3)], before["out.parquet"], staging)
+        assert files == [before["out.parquet"]]
+        assert before["out.parquet"].read_bytes() == OLD
+        assert len(list(tmp_path.iterdir())) == 2  # the target and one temporary file
+        staging.commit()
+    assert pq.read_metadata(before["out.parquet"]).num_rows == 3
+    assert list(tmp_path.iterdir()) == [before["out.parquet"]]
+
+
+def test_staged_files_are_removed_without_a_commit(tmp_path: Path) -> None:
+    with Staging() as staging:
+        stage_parquet(
+            [record(f"p{i}") for i in range(3)], tmp_path / "o.parquet", staging, chunk_rows=1
+        )
+        assert len(list(tmp_path.iterdir())) == 3
+    assert list(tmp_path.iterdir()) == []
