@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from arthur_capture._json import dumps_json
+from arthur_capture.decoders import nests_deeper
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -204,23 +205,6 @@ def _reason(response: httpx.Response) -> str:
         return ""
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests lists and objects deeper than ``limit`` (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
 def parse_json(body: bytes) -> tuple[Any, str | None]:
     """``(value, None)``, or ``(None, why)`` when ``body`` is empty, not JSON, or too deep."""
     if not body.strip():
@@ -230,7 +214,7 @@ def parse_json(body: bytes) -> tuple[Any, str | None]:
     except orjson.JSONDecodeError as exc:
         deep = any(word in str(exc).lower() for word in ("depth", "recursion"))
         return None, TOO_DEEP if deep else "it is not JSON"
-    if _too_deep(value, MAX_ANSWER_DEPTH):
+    if nests_deeper(value, MAX_ANSWER_DEPTH):
         return None, TOO_DEEP
     return value, None
 

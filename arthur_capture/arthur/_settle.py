@@ -121,19 +121,7 @@ class Settlement:
         result = self.result
         result.failed_chunks += 1
         result.chunk_failures.append(ChunkFailure(number, len(chunk), status, error, attempts))
-        result.failed.extend(
-            FailedRecord(
-                i.ref.partner_inference_id,
-                i.ref.source,
-                i.ref.line_number,
-                error,
-                status,
-                number,
-                sent=True,
-                possibly_stored=possibly_stored,
-            )
-            for i in chunk
-        )
+        self._sent_and_failed(chunk, number, status, error, possibly_stored=possibly_stored)
         logger.error("chunk %d (%d records) failed: %s", number, len(chunk), error)
 
     def unconfirmed(self, number: int, chunk: list[Item], status: int, problem: str) -> None:
@@ -167,6 +155,17 @@ class Settlement:
     def _possibly_stored(
         self, items: Iterable[Item], number: int, status: int | None, error: str
     ) -> None:
+        self._sent_and_failed(items, number, status, error, possibly_stored=True)
+
+    def _sent_and_failed(
+        self,
+        items: Iterable[Item],
+        number: int,
+        status: int | None,
+        error: str,
+        *,
+        possibly_stored: bool,
+    ) -> None:
         self.result.failed.extend(
             FailedRecord(
                 i.ref.partner_inference_id,
@@ -176,7 +175,7 @@ class Settlement:
                 status,
                 number,
                 sent=True,
-                possibly_stored=True,
+                possibly_stored=possibly_stored,
             )
             for i in items
         )

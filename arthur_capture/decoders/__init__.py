@@ -24,7 +24,7 @@ from arthur_capture.decoders._registry import (
     Payload,
     parse_media_type,
 )
-from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, LAYOUT_NAMES
+from arthur_capture.decoders._shapes import DEFAULT_MAX_DEPTH, LAYOUT_NAMES, nests_deeper
 from arthur_capture.decoders.application_json import JSONDecoder
 from arthur_capture.decoders.application_jsonlines import JSONLinesDecoder
 from arthur_capture.decoders.text_csv import CSVDecoder, Rows
@@ -43,6 +43,7 @@ __all__ = [
     "Payload",
     "Rows",
     "default_registry",
+    "nests_deeper",
     "parse_media_type",
 ]
 

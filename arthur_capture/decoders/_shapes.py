@@ -19,6 +19,7 @@ __all__ = [
     "Inferences",
     "document_inferences",
     "item",
+    "nests_deeper",
 ]
 
 DEFAULT_MAX_DEPTH = 32
@@ -74,9 +75,12 @@ def _refuse_layout_names(names: Any, what: str) -> None:
         raise InvalidPayloadError(msg)
 
 
-def _check_depth(value: Any, max_depth: int) -> None:
-    """Raise if a value nests deeper than ``max_depth``; iterative, so never a RecursionError."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+def nests_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects deeper than ``limit`` levels (no recursion).
+
+    A scalar is 0 levels, ``[1]`` is 1, ``[[1]]`` is 2.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         current, depth = stack.pop()
         if isinstance(current, dict):
@@ -85,10 +89,17 @@ def _check_depth(value: Any, max_depth: int) -> None:
             children = current
         else:
             continue
-        if depth + 1 > max_depth:
-            msg = f"a value nests deeper than the limit of {max_depth} levels"
-            raise InvalidPayloadError(msg, Reason.NESTING_TOO_DEEP)
-        stack.extend((child, depth + 1) for child in children)
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    """Raise if a value nests deeper than ``max_depth``; iterative, so never a RecursionError."""
+    if nests_deeper(value, max_depth):
+        msg = f"a value nests deeper than the limit of {max_depth} levels"
+        raise InvalidPayloadError(msg, Reason.NESTING_TOO_DEEP)
 
 
 _CONTAINERS = frozenset({list, dict})
