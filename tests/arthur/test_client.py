@@ -31,13 +31,15 @@ from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.cli import build_parser
 from arthur_capture.cli import main as cli_main
 from arthur_capture.cli import upload as upload_command
-from arthur_capture.records import InferenceRecord
 from arthur_capture.testing.local_arthur import LocalArthur
+from tests.helpers import upload_record
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
     from pathlib import Path
+
+    from arthur_capture.records import InferenceRecord
 
 TOKEN = "tok-SECRET-9c1d2e"  # noqa: S105 - a test token
 MODEL = "model-7"
@@ -64,18 +66,8 @@ def make_schema(*, is_batch: bool = False) -> ModelSchema:
 
 
 def record(i: int, *, age: Any = None, outputs: dict[str, Any] | None = None) -> InferenceRecord:
-    return InferenceRecord(
-        partner_inference_id=f"evt-{i}",
-        inference_timestamp=WHEN,
-        inputs={"age": float(i) if age is None else age, "city": "Lyon"},
-        outputs={"score": 0.5} if outputs is None else outputs,
-        event_id=f"evt-{i}",
-        inference_id=None,
-        index=0,
-        batch_size=1,
-        source="capture.jsonl",
-        line_number=i + 1,
-    )
+    inputs = {"age": float(i) if age is None else age, "city": "Lyon"}
+    return upload_record(i, inputs=inputs, outputs=outputs)
 
 
 def records(n: int) -> list[InferenceRecord]:

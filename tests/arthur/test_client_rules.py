@@ -36,11 +36,13 @@ from arthur_capture.arthur.errors import (
     UploadInterrupted,
 )
 from arthur_capture.errors import CaptureError
-from arthur_capture.records import InferenceRecord
+from tests.helpers import upload_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from arthur_capture.records import InferenceRecord
 
 TOKEN = "tok-RULES-5f0a9e"  # noqa: S105 - a test token
 MODEL = "model-9"
@@ -141,18 +143,7 @@ def client_for(arthur: Arthur, waits: list[float] | None = None, **options: Any)
 
 
 def record(i: int) -> InferenceRecord:
-    return InferenceRecord(
-        partner_inference_id=f"evt-{i}",
-        inference_timestamp=WHEN,
-        inputs={"age": float(i)},
-        outputs={"score": 0.5},
-        event_id=f"evt-{i}",
-        inference_id=None,
-        index=0,
-        batch_size=1,
-        source="capture.jsonl",
-        line_number=i + 1,
-    )
+    return upload_record(i)
 
 
 def records(n: int) -> list[InferenceRecord]:

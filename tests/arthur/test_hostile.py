@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,13 @@ import pytest
 
 from arthur_capture.arthur import ArthurClient, RetryPolicy, UploadResult
 from arthur_capture.arthur.errors import ArthurAPIError, ArthurAuthError
-from arthur_capture.records import InferenceRecord
 from tests.arthur.hostile import MODES, HostileArthur, refused
+from tests.helpers import upload_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from arthur_capture.records import InferenceRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok_" + secrets.token_urlsafe(48)  # 68 random characters, new on every run
@@ -40,7 +41,6 @@ N = 45
 CHUNK = 10
 IDS = [f"e-{i}" for i in range(N)]
 FAST = RetryPolicy(attempts=4, initial=0.01, maximum=0.02, jitter=0.0)
-WHEN = datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC)
 
 UNREADABLE = ("bad_gzip", "gzip_bomb", "deep_json_207", "huge_body", "drip_body")
 """Modes whose 2xx answers cannot be read: every record possibly stored, nothing re-sent."""
@@ -63,18 +63,7 @@ def leaks(*texts: str) -> list[str]:
 
 
 def record(i: int) -> InferenceRecord:
-    return InferenceRecord(
-        partner_inference_id=f"e-{i}",
-        inference_timestamp=WHEN,
-        inputs={"age": float(i)},
-        outputs={"score": 0.5},
-        event_id=f"e-{i}",
-        inference_id=None,
-        index=0,
-        batch_size=1,
-        source="capture.jsonl",
-        line_number=i + 1,
-    )
+    return upload_record(i, prefix="e-")
 
 
 def accepted_ids(result: UploadResult, handed: Iterable[str]) -> set[str]:
