@@ -27,6 +27,8 @@ EXTRAS: Final = {
     "tenacity": "arthur",
     "tqdm": "arthur",
     "pyspark": "spark",
+    "boto3": "aws",
+    "botocore": "aws",
 }
 """Top-level module → the extra of ``arthur-capture`` that installs it."""
 

@@ -28,6 +28,9 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
     ├── CoercionError(CaptureError, ValueError)        a value does not fit a value type
     ├── GroundTruthError(CaptureError, ValueError)     a ground-truth row cannot be joined
     ├── ParquetError(CaptureError, ValueError)         records cannot be written as Parquet
+    ├── ExportError(CaptureError, ValueError)          an Arthur Engine export cannot be laid out
+    ├── StorageError(CaptureError, OSError)            an output or input location (a folder, an
+    │                                                  S3 bucket) cannot be listed, read or written
     ├── MissingDependencyError(CaptureError, ImportError)  an optional extra is not installed
     └── ArthurError(CaptureError)                      talking to Arthur's API failed
         ├── ArthurAPIError                            a status that is not retried
@@ -51,6 +54,7 @@ __all__ = [
     "CountMismatchError",
     "DecoderRegistryError",
     "ExpansionError",
+    "ExportError",
     "GroundTruthError",
     "InvalidBase64Error",
     "InvalidEventError",
@@ -68,6 +72,7 @@ __all__ = [
     "RejectedError",
     "SchemaError",
     "SourceError",
+    "StorageError",
     "UnknownContentTypeError",
     "brief",
 ]
@@ -281,6 +286,14 @@ class GroundTruthError(CaptureError, ValueError):
 
 class ParquetError(CaptureError, ValueError):
     """Records cannot be written as Parquet (e.g. one column mixes strings and numbers)."""
+
+
+class ExportError(CaptureError, ValueError):
+    """An Arthur Engine export cannot be laid out (e.g. a source's endpoint is unknown)."""
+
+
+class StorageError(CaptureError, OSError):
+    """A location (a local folder, an S3 bucket or object) cannot be listed, read or written."""
 
 
 class MissingDependencyError(CaptureError, ImportError):

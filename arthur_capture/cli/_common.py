@@ -20,7 +20,7 @@ from arthur_capture.reading import (
     CaptureReader,
     Ledger,
 )
-from arthur_capture.sinks._atomic import AtomicFile
+from arthur_capture.storage._atomic import AtomicFile
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

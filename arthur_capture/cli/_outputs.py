@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, Self
 
 from arthur_capture.cli._common import OutputError, UsageError, cannot_write
-from arthur_capture.sinks._atomic import AtomicFile, Staging, run_or_defer
+from arthur_capture.storage._atomic import AtomicFile, Staging, run_or_defer
 
 if TYPE_CHECKING:
     import re

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from arthur_capture.arthur.contract import SEND_STAGES, ValueType
 from arthur_capture.dependencies import require
 from arthur_capture.errors import ParquetError
-from arthur_capture.sinks._atomic import Staging
+from arthur_capture.storage._atomic import Staging
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -63,15 +64,27 @@ def _finite(value: Any) -> Any:
     return value
 
 
-class _Chunk:
-    """Column-wise buffer of at most ``limit`` records."""
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
-    def __init__(self, schema: ModelSchema | None, batch_id: str | None) -> None:
+
+class _Chunk:
+    """Column-wise buffer of at most ``limit`` records.
+
+    With ``timestamps_as_text``, ``TIMESTAMP`` attributes are written as ISO 8601 text, so
+    that ``inference_timestamp`` is the only timestamp column (the Arthur Engine takes the
+    only timestamp column as the dataset's primary one).
+    """
+
+    def __init__(
+        self, schema: ModelSchema | None, batch_id: str | None, *, timestamps_as_text: bool = False
+    ) -> None:
         self.ids: list[str] = []
         self.times: list[Any] = []
         self.columns: dict[str, list[Any]] = {}
         self.batch_id = batch_id
         self.types: dict[str, Any] = {}
+        self.timestamps_as_text = timestamps_as_text
         if schema is not None:
             for stage in SEND_STAGES:
                 for attr in schema.stage(stage):
@@ -105,6 +118,9 @@ class _Chunk:
                 msg = f"attribute {name!r} clashes with an Arthur column of the same name"
                 raise ParquetError(msg)
             value_type = self.types.get(name)
+            if value_type is ValueType.TIMESTAMP and self.timestamps_as_text:
+                value_type = ValueType.STRING
+                values = [_iso(v) for v in values]  # noqa: PLW2901 - the column, as text
             arrow_type = _arrow_type(pa, value_type) if value_type is not None else None
             try:
                 arrays[name] = pa.array(values, arrow_type)
