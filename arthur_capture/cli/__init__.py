@@ -1,4 +1,4 @@
-"""The ``arthur-capture`` command: preview, convert, validate and upload capture files.
+"""The ``arthur-capture`` command: preview, convert, validate, upload and export capture files.
 
 One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod:`.upload`),
 and what they share in :mod:`._common`.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
-from arthur_capture.cli import _outputs, convert, preview, upload, validate
+from arthur_capture.cli import _outputs, convert, export, preview, upload, validate
 from arthur_capture.cli._common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -49,6 +49,7 @@ _COMMANDS = {
     "convert": _Command(convert.HELP, convert.configure, convert.run, None, convert.uses_stdout),
     "validate": _Command(validate.HELP, validate.configure, validate.run),
     "upload": _Command(upload.HELP, upload.configure, upload.run, upload.DESCRIPTION),
+    "export": _Command(export.HELP, export.configure, export.run, export.DESCRIPTION),
 }
 
 
