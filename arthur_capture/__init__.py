@@ -31,6 +31,7 @@ from arthur_capture.errors import (
     CountMismatchError,
     DecoderRegistryError,
     ExpansionError,
+    ExportError,
     GroundTruthError,
     InvalidBase64Error,
     InvalidEventError,
@@ -48,6 +49,7 @@ from arthur_capture.errors import (
     RejectedError,
     SchemaError,
     SourceError,
+    StorageError,
     UnknownContentTypeError,
 )
 from arthur_capture.events import CaptureData, CaptureEvent, CaptureSide, Encoding, EventMetadata
@@ -109,6 +111,7 @@ __all__ = [
     "Encoding",
     "EventMetadata",
     "ExpansionError",
+    "ExportError",
     "GroundTruthError",
     "Inference",
     "InferenceRecord",
@@ -140,6 +143,7 @@ __all__ = [
     "SchemaMapper",
     "Source",
     "SourceError",
+    "StorageError",
     "UnknownContentTypeError",
     "__version__",
     "default_registry",

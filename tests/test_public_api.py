@@ -27,6 +27,7 @@ from arthur_capture import (
     CountMismatchError,
     DecoderRegistryError,
     ExpansionError,
+    ExportError,
     GroundTruthError,
     InvalidBase64Error,
     InvalidEventError,
@@ -44,6 +45,7 @@ from arthur_capture import (
     RejectedError,
     SchemaError,
     SourceError,
+    StorageError,
     UnknownContentTypeError,
 )
 
@@ -78,6 +80,7 @@ LAZY = {
 
 # The layers above the core: reading capture files never needs them.
 UPPER_LAYERS = (
+    "arthur_capture.storage",
     "arthur_capture.arthur",
     "arthur_capture.sinks",
     "arthur_capture.spark",
@@ -134,6 +137,7 @@ EXPECTED_ALL = {
     "CountMismatchError",
     "DecoderRegistryError",
     "ExpansionError",
+    "ExportError",
     "GroundTruthError",
     "InvalidBase64Error",
     "InvalidEventError",
@@ -151,6 +155,7 @@ EXPECTED_ALL = {
     "RejectedError",
     "SchemaError",
     "SourceError",
+    "StorageError",
     "UnknownContentTypeError",
     # loaded lazily from the layers above
     *LAZY,
@@ -500,6 +505,47 @@ def test_the_core_imports_nothing_above_it_even_for_type_checking() -> None:
     assert _upward_imports(typing_only=True) == {}
 
 
+# What each layer above the core may import (besides itself): arrows point down only.
+LAYER_IMPORTS = {
+    "storage": {"core", "dependencies"},
+    "arthur": {"core", "dependencies"},
+    "sinks": {"core", "dependencies", "storage", "arthur"},
+    "spark": {"core", "dependencies", "storage", "arthur", "sinks"},
+    "testing": {"core", "dependencies", "arthur"},
+    "cli": {"core", "dependencies", "storage", "arthur", "sinks"},
+    "dependencies": {"core"},
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return "facade"
+    if parts[1] in LAYER_IMPORTS:
+        return parts[1]
+    return "facade" if parts[1] in {"_api", "__main__"} else "core"
+
+
+def test_every_layer_imports_only_the_layers_below_it() -> None:
+    upward: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        module, is_package = _module_of(path)
+        layer = _layer(module)
+        if layer not in LAYER_IMPORTS:
+            continue
+        imports = _imports_of(path.read_text(encoding="utf-8"), module, is_package=is_package)
+        bad = [
+            name
+            for name, _ in imports
+            if name.startswith("arthur_capture.")
+            and _layer(name) != layer
+            and _layer(name) not in LAYER_IMPORTS[layer]
+        ]
+        if bad:
+            upward[module] = bad
+    assert upward == {}
+
+
 # --- the error tree --------------------------------------------------------------------------
 
 DOCUMENTED_BASES: dict[type[Exception], tuple[type[Exception], ...]] = {
@@ -523,6 +569,8 @@ DOCUMENTED_BASES: dict[type[Exception], tuple[type[Exception], ...]] = {
     CoercionError: (ValueError,),
     GroundTruthError: (ValueError,),
     ParquetError: (ValueError,),
+    ExportError: (ValueError,),
+    StorageError: (OSError,),
     MissingDependencyError: (ImportError,),
     ArthurError: (),
     ArthurAPIError: (ArthurError,),
