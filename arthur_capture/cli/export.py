@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 endpoint=args.endpoint,
                 variant=args.variant,
                 ground_truth=ground_truth,
+                ground_truth_name=args.ground_truth or "labels",
                 chunk_rows=args.chunk_rows,
                 on_reject=dead.write,
                 reader=reader,

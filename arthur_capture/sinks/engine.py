@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from arthur_capture._json import dumps_json
 from arthur_capture.arthur.contract import GROUND_TRUTH_STAGES, SEND_STAGES, ValueType
 from arthur_capture.dependencies import require
 from arthur_capture.errors import ExportError, GroundTruthError, StorageError
@@ -300,11 +299,16 @@ class _Source:
 
     @property
     def stem(self) -> str:
-        base = self.name.replace("\\", "/").rstrip("/").rpartition("/")[2]
-        for suffix in (".gz", ".jsonl", ".json"):
-            base = base.removesuffix(suffix)
-        stem = _UNSAFE.sub("_", base).strip("._-")[:_STEM_LENGTH]
-        return stem or "capture"
+        return stem_of(self.name, "capture")
+
+
+def stem_of(name: str, default: str) -> str:
+    """A file name's stem, safe in a file name: no folder, no ``.jsonl``/``.gz``, cut to 100."""
+    base = name.replace("\\", "/").rstrip("/").rpartition("/")[2]
+    for suffix in (".gz", ".jsonl", ".json"):
+        base = base.removesuffix(suffix)
+    stem = _UNSAFE.sub("_", base).strip("._-")[:_STEM_LENGTH]
+    return stem or default
 
 
 def _local_files(path: Path) -> list[Path]:
@@ -502,11 +506,18 @@ class EngineExporter:
         self._calls.setdefault(record.event_id, dataset)
 
     def _spill(self, pa: Any, dataset: Dataset, partition: _Partition, folder: Path) -> None:
-        pq = require("pyarrow.parquet", "the Arthur Engine export")
         table = partition.chunk.table(pa)
         partition.chunk = self._chunk()
+        self._write(pa, dataset, table, partition, folder)
+
+    def _write(
+        self, pa: Any, dataset: Dataset, table: Any, partition: _Partition, folder: Path
+    ) -> None:
+        """Write one part of a partition to the spool, noting its columns."""
+        pq = require("pyarrow.parquet", "the Arthur Engine export")
         self._note_columns(pa, dataset, table)
-        path = self._spool_file(folder)
+        self._spilled += 1
+        path = folder / f"{self._spilled:08d}.parquet"
         with path.open("wb") as handle:
             pq.write_table(table, handle, row_group_size=self.row_group_size)
             handle.flush()
@@ -518,10 +529,6 @@ class EngineExporter:
         for column in table.schema:
             if known.get(column.name, "null") == "null":  # a column of nulls says nothing yet
                 known[column.name] = _arrow_kind(pa, column.type)
-
-    def _spool_file(self, folder: Path) -> Path:
-        self._spilled += 1
-        return folder / f"{self._spilled:08d}.parquet"
 
     def _publish(
         self,
@@ -550,19 +557,23 @@ class EngineExporter:
     # ---- ground truth
 
     def export_ground_truth(
-        self, rows: Iterable[GroundTruth], folder: Path, result: EngineExport
+        self,
+        rows: Iterable[GroundTruth],
+        folder: Path,
+        result: EngineExport,
+        name: str = "ground-truth",
     ) -> None:
         """Join ground truth to the exported calls and write it beside their datasets.
 
-        Needs ``joiner`` set before the sources were exported.
+        Files are named after ``name`` (the labels' file): exporting a grown file again
+        replaces the files it made before; another name adds files beside them. Needs
+        ``joiner`` set before the sources were exported.
         """
         if self.joiner is None:
             raise ValueError("set joiner before exporting the sources to join ground truth")
         joiner = self.joiner
         pa = require("pyarrow", "the Arthur Engine export")
-        pq = require("pyarrow.parquet", "the Arthur Engine export")
         groups: dict[tuple[Dataset, datetime], list[dict[str, Any]]] = {}
-        digest = hashlib.sha256()
         for row, update in joiner.updates(rows):
             if isinstance(update, GroundTruthError):
                 result.ground_truth_rejects.append((row, update))
@@ -576,26 +587,37 @@ class EngineExporter:
                 result.ground_truth_rejects.append((row, error))
                 continue
             when = update["ground_truth_timestamp"]
-            digest.update(dumps_json(update) + b"\n")
             target = Dataset(dataset.endpoint, dataset.variant, ground_truth=True)
             groups.setdefault((target, _hour(when)), []).append(update)
-        base = f"ground-truth-{digest.hexdigest()[:_DIGEST_LENGTH]}"
+        base = f"ground-truth-{stem_of(name, 'labels')}"
         by_dataset: dict[Dataset, list[_Partition]] = {}
         for (dataset, hour), updates in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             partition = _Partition(hour, self._chunk())
             for start in range(0, len(updates), self.chunk_rows):
                 table = _ground_truth_table(pa, updates[start : start + self.chunk_rows], self)
-                self._note_columns(pa, dataset, table)
-                path = self._spool_file(folder)
-                with path.open("wb") as handle:
-                    pq.write_table(table, handle, row_group_size=self.row_group_size)
-                partition.files.append(path)
+                self._write(pa, dataset, table, partition, folder)
             by_dataset.setdefault(dataset, []).append(partition)
             result.ground_truth_rows += len(updates)
         for dataset, partitions in by_dataset.items():
             self._publish(dataset, base, partitions, result)
 
     # ---- locators
+
+    def columns_seen(self) -> dict[Dataset, dict[str, str]]:
+        """Each dataset's columns written so far, in order, with their types (a copy)."""
+        return {dataset: dict(columns) for dataset, columns in self._columns.items()}
+
+    def merge_columns(self, seen: dict[Dataset, dict[str, str]]) -> None:
+        """Take in the columns another exporter saw (its :meth:`columns_seen`).
+
+        As if written here after what this one wrote: merging each source's in order gives
+        the locators one exporter over all of them would.
+        """
+        for dataset, columns in seen.items():
+            known = self._columns.setdefault(dataset, {})
+            for name, kind in columns.items():
+                if known.get(name, "null") == "null":
+                    known[name] = kind
 
     def locators(self) -> list[Locator]:
         """The locator of every dataset written so far."""
@@ -699,6 +721,7 @@ def export_engine(
     endpoint: str | None = None,
     variant: str | None = None,
     ground_truth: Iterable[GroundTruth] | None = None,
+    ground_truth_name: str = "labels",
     chunk_rows: int = DEFAULT_EXPORT_CHUNK_ROWS,
     on_reject: Callable[[Reject], None] | None = None,
     reader: CaptureReader | None = None,
@@ -715,6 +738,8 @@ def export_engine(
         endpoint: The endpoint of every source (default: from each source's SageMaker key).
         variant: The variant of every source (default: from each source's SageMaker key).
         ground_truth: Labels to join to the exported calls and write as a second dataset.
+        ground_truth_name: Names the labels' files (``ground-truth-<name>-0000.parquet``):
+            the same name replaces the files an earlier export of it made.
         chunk_rows: The most rows in one file.
         on_reject: Called with every reject (default: collected in the result).
         reader: The reader to use (default: one made from ``options`` and ``schema``).
@@ -758,7 +783,7 @@ def export_engine(
             exporter.export_source(source, stream, folder, result, collect)
             result.ledger.add(stream.ledger)
         if ground_truth is not None:
-            exporter.export_ground_truth(ground_truth, folder, result)
+            exporter.export_ground_truth(ground_truth, folder, result, ground_truth_name)
         result.locators = exporter.locators()
         if result.locators:
             exporter.write_locators(result.locators)

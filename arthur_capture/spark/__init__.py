@@ -25,7 +25,8 @@ persisted (:meth:`CaptureFrames.persist`; :func:`backfill` does it for you). See
 
 The package, by what each module owns: :mod:`~arthur_capture.spark.read` (listing, reading,
 the ledger, file partitioning), :mod:`~arthur_capture.spark.write` (Arthur's flat Parquet,
-:func:`backfill`), :mod:`~arthur_capture.spark.upload` (uploads from the executors); and,
+:func:`backfill`), :mod:`~arthur_capture.spark.upload` (uploads from the executors),
+:mod:`~arthur_capture.spark.engine` (the Arthur Engine export, named as the library's); and,
 private, ``_types`` (Spark and Arrow types, the column plan), ``_decode`` (the task that
 decodes the files) and ``_session`` (session settings for a block).
 """
@@ -33,6 +34,7 @@ decodes the files) and ``_session`` (session settings for a block).
 from __future__ import annotations
 
 from arthur_capture.spark._types import spark_type
+from arthur_capture.spark.engine import EngineBackfill, export_engine
 from arthur_capture.spark.read import (
     DEFAULT_PATH_GLOB,
     CaptureFile,
@@ -55,9 +57,11 @@ __all__ = [
     "BackfillResult",
     "CaptureFile",
     "CaptureFrames",
+    "EngineBackfill",
     "PartitionUpload",
     "backfill",
     "collect_ledger",
+    "export_engine",
     "file_partitioning",
     "list_capture_files",
     "read_captures",

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from arthur_capture.errors import StorageError
 from arthur_capture.storage._local import LocalStore
 from arthur_capture.storage._s3 import (
     CAPTURE_SUFFIXES,
@@ -112,11 +113,15 @@ def spool(store: Store) -> Iterator[Path]:
     a rename); otherwise a temporary folder.
     """
     root = store.local_root
-    if root is not None:
-        root.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=root))
-    else:
-        folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX))
+    try:
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=root))
+        else:
+            folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX))
+    except OSError as exc:
+        where = root if root is not None else tempfile.gettempdir()
+        raise StorageError(f"cannot write to {where}: {exc.strerror or exc}") from exc
     try:
         yield folder
     finally:

@@ -102,7 +102,9 @@ def _failed(exc: Exception, where: str) -> StorageError:
 
 def _boto_errors() -> tuple[type[Exception], ...]:
     exceptions = require("botocore.exceptions", "S3 locations")
-    return (exceptions.BotoCoreError, exceptions.ClientError)
+    transfers = require("boto3.exceptions", "S3 locations")
+    # boto3's managed uploads raise their own error (S3UploadFailedError), not ClientError
+    return (exceptions.BotoCoreError, exceptions.ClientError, transfers.Boto3Error)
 
 
 @dataclass(frozen=True, slots=True)
