@@ -16,8 +16,8 @@ from arthur_capture import CaptureError, InferenceRecord, Lines, read_records
 from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.cli import main
 from arthur_capture.errors import ParquetError
-from arthur_capture.storage._atomic import Staging
 from arthur_capture.sinks.parquet import stage_parquet, write_parquet
+from arthur_capture.storage._atomic import Staging
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 ARTHUR = ROOT / "arthur"
