@@ -28,6 +28,7 @@ from arthur_capture.decoders import (
 from arthur_capture.errors import (
     CaptureError,
     CoercionError,
+    ConfigError,
     CountMismatchError,
     DecoderRegistryError,
     ExpansionError,
@@ -104,6 +105,7 @@ __all__ = [
     "CaptureSide",
     "CaptureStream",
     "CoercionError",
+    "ConfigError",
     "CountMismatchError",
     "Decoder",
     "DecoderRegistry",

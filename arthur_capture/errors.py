@@ -29,6 +29,8 @@ inherits the matching built-in exception, so ``except ValueError`` keeps working
     ├── GroundTruthError(CaptureError, ValueError)     a ground-truth row cannot be joined
     ├── ParquetError(CaptureError, ValueError)         records cannot be written as Parquet
     ├── ExportError(CaptureError, ValueError)          an Arthur Engine export cannot be laid out
+    ├── ConfigError(CaptureError, ValueError)          a deployment document (an endpoint's capture
+    │                                                  config, a bucket's notifications) is unusable
     ├── StorageError(CaptureError, OSError)            an output or input location (a folder, an
     │                                                  S3 bucket) cannot be listed, read or written
     ├── MissingDependencyError(CaptureError, ImportError)  an optional extra is not installed
@@ -51,6 +53,7 @@ from typing import Any
 __all__ = [
     "CaptureError",
     "CoercionError",
+    "ConfigError",
     "CountMismatchError",
     "DecoderRegistryError",
     "ExpansionError",
@@ -290,6 +293,15 @@ class ParquetError(CaptureError, ValueError):
 
 class ExportError(CaptureError, ValueError):
     """An Arthur Engine export cannot be laid out (e.g. a source's endpoint is unknown)."""
+
+
+class ConfigError(CaptureError, ValueError):
+    """A deployment document cannot be checked: not JSON, or not the shape the check reads.
+
+    Raised by :mod:`arthur_capture.aws.checks` for a file that is not a SageMaker capture
+    configuration or a bucket notification configuration (a broken rule is not an error: it
+    is a :class:`~arthur_capture.aws.checks.Problem`).
+    """
 
 
 class StorageError(CaptureError, OSError):

@@ -24,6 +24,7 @@ from arthur_capture import (
     ArthurUnavailableError,
     CaptureError,
     CoercionError,
+    ConfigError,
     CountMismatchError,
     DecoderRegistryError,
     ExpansionError,
@@ -134,6 +135,7 @@ EXPECTED_ALL = {
     "ArthurUnavailableError",
     "CaptureError",
     "CoercionError",
+    "ConfigError",
     "CountMismatchError",
     "DecoderRegistryError",
     "ExpansionError",
@@ -512,7 +514,8 @@ LAYER_IMPORTS = {
     "sinks": {"core", "dependencies", "storage", "arthur"},
     "spark": {"core", "dependencies", "storage", "arthur", "sinks"},
     "testing": {"core", "dependencies", "arthur"},
-    "cli": {"core", "dependencies", "storage", "arthur", "sinks"},
+    "aws": {"core", "dependencies", "storage", "arthur", "sinks"},
+    "cli": {"core", "dependencies", "storage", "arthur", "sinks", "aws"},
     "dependencies": {"core"},
 }
 
@@ -570,6 +573,7 @@ DOCUMENTED_BASES: dict[type[Exception], tuple[type[Exception], ...]] = {
     GroundTruthError: (ValueError,),
     ParquetError: (ValueError,),
     ExportError: (ValueError,),
+    ConfigError: (ValueError,),
     StorageError: (OSError,),
     MissingDependencyError: (ImportError,),
     ArthurError: (),

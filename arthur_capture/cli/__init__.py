@@ -1,7 +1,8 @@
 """The ``arthur-capture`` command: preview, convert, validate, upload and export capture files.
 
-One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod:`.upload`),
-and what they share in :mod:`._common`.
+One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod:`.upload`,
+:mod:`.export`, and :mod:`.check_config`, :mod:`.check_triggers` for the AWS deployment), and what
+they share in :mod:`._common`.
 
 Exit status: 0 when nothing was rejected, 1 when something was (good records are
 still written), 2 for usage and I/O errors (a file or stdout that cannot be written
@@ -14,7 +15,16 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
-from arthur_capture.cli import _outputs, convert, export, preview, upload, validate
+from arthur_capture.cli import (
+    _outputs,
+    check_config,
+    check_triggers,
+    convert,
+    export,
+    preview,
+    upload,
+    validate,
+)
 from arthur_capture.cli._common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -42,6 +52,8 @@ class _Command(NamedTuple):
     run: Callable[[argparse.Namespace], int]
     description: str | None = None
     uses_stdout: Callable[[argparse.Namespace], bool] = _always
+    reads_captures: bool = True
+    """Whether the command takes the capture files and reading options (:func:`common_parser`)."""
 
 
 _COMMANDS = {
@@ -50,6 +62,20 @@ _COMMANDS = {
     "validate": _Command(validate.HELP, validate.configure, validate.run),
     "upload": _Command(upload.HELP, upload.configure, upload.run, upload.DESCRIPTION),
     "export": _Command(export.HELP, export.configure, export.run, export.DESCRIPTION),
+    "check-config": _Command(
+        check_config.HELP,
+        check_config.configure,
+        check_config.run,
+        check_config.DESCRIPTION,
+        reads_captures=False,
+    ),
+    "check-triggers": _Command(
+        check_triggers.HELP,
+        check_triggers.configure,
+        check_triggers.run,
+        check_triggers.DESCRIPTION,
+        reads_captures=False,
+    ),
 }
 
 
@@ -71,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in _COMMANDS.items():
         command.configure(
             commands.add_parser(
-                name, parents=[common], help=command.help, description=command.description
+                name,
+                parents=[common] if command.reads_captures else [],
+                help=command.help,
+                description=command.description,
             )
         )
     return parser

@@ -1,0 +1,1 @@
+"""Tests of the AWS deployment pieces (arthur_capture.aws)."""
