@@ -51,6 +51,34 @@ class ReadPlan:
     """A ``registry`` option, as its decoders: a registry holds a lock and cannot be pickled."""
     entry_points: bool = True
 
+    @classmethod
+    def of(
+        cls,
+        schema: ModelSchema | None,
+        columns: tuple[Column, ...],
+        provenance: tuple[str, str, str, str],
+        reader_options: dict[str, Any],
+        batch_rows: int,
+    ) -> ReadPlan:
+        """A plan from reader options; a ``registry`` among them travels as its decoders.
+
+        The reader is built once here, so that bad options fail on the driver, not in every
+        task.
+        """
+        options = dict(reader_options)
+        registry = options.pop("registry", None)
+        plan = cls(
+            schema=schema,
+            columns=columns,
+            provenance=provenance,
+            options=tuple(sorted(options.items())),
+            batch_rows=batch_rows,
+            decoders=tuple(registry.decoders.items()) if registry is not None else None,
+            entry_points=bool(getattr(registry, "_load_entry_points", True)),
+        )
+        plan.reader()
+        return plan
+
     def reader(self) -> CaptureReader:
         """The reader of the plan's options, built again on the executor."""
         options = dict(self.options)

@@ -262,17 +262,13 @@ def export_engine(
     target = str(out) if is_s3_uri(str(out)) else str(Path(out).resolve())
     store = open_store(target)
     exporter = EngineExporter(store, model, chunk_rows)  # checks chunk_rows
-    registry = reader_options.pop("registry", None)
-    read = ReadPlan(
-        schema=model,
-        columns=(Column(JSON_COLUMN, value_type=None),),
-        provenance=("source", "line_number", "event_id", "index"),
-        options=tuple(sorted(reader_options.items())),
-        batch_rows=1,
-        decoders=tuple(registry.decoders.items()) if registry is not None else None,
-        entry_points=bool(getattr(registry, "_load_entry_points", True)),
+    read = ReadPlan.of(
+        model,
+        (Column(JSON_COLUMN, value_type=None),),
+        ("source", "line_number", "event_id", "index"),
+        reader_options,
+        1,
     )
-    read.reader()  # fail on the driver, not in every task
     plan = _ExportPlan(read, target, model, endpoint, variant, chunk_rows)
     files = _binary_files(
         spark,

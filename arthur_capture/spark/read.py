@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 from pyspark import StorageLevel
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from arthur_capture.arthur.mapping import SchemaMapper
 from arthur_capture.arthur.schema import ModelSchema
-from arthur_capture.reading import CaptureReader, Ledger
+from arthur_capture.reading import Ledger
 from arthur_capture.spark._decode import ReadPlan, decode_partition
 from arthur_capture.spark._session import conf_bytes, session_conf
 from arthur_capture.spark._types import (
@@ -305,18 +304,7 @@ def read_captures(
             )
             raise ValueError(msg)
         taken.append(column.name)
-    # fail on the driver, not in every task
-    CaptureReader(mapper=SchemaMapper(schema) if schema is not None else None, **reader_options)
-    registry = reader_options.pop("registry", None)
-    plan = ReadPlan(
-        schema=schema,
-        columns=columns,
-        provenance=provenance,
-        options=tuple(sorted(reader_options.items())),
-        batch_rows=batch_rows,
-        decoders=tuple(registry.decoders.items()) if registry is not None else None,
-        entry_points=bool(getattr(registry, "_load_entry_points", True)),
-    )
+    plan = ReadPlan.of(schema, columns, provenance, reader_options, batch_rows)
     files = _binary_files(
         spark,
         paths,
