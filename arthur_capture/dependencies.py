@@ -29,6 +29,7 @@ EXTRAS: Final = {
     "pyspark": "spark",
     "boto3": "aws",
     "botocore": "aws",
+    "aws_lambda_powertools": "lambda",
 }
 """Top-level module → the extra of ``arthur-capture`` that installs it."""
 
