@@ -19,6 +19,7 @@ from arthur_capture.reading import (
     DEFAULT_MAX_LINE_BYTES,
     CaptureReader,
     Ledger,
+    Named,
 )
 from arthur_capture.storage._atomic import AtomicFile
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from arthur_capture.arthur.schema import ModelSchema
+    from arthur_capture.reading import Source
     from arthur_capture.records import Reject
 
 __all__ = [
@@ -37,7 +39,9 @@ __all__ = [
     "UsageError",
     "cannot_write",
     "common_parser",
+    "input_sources",
     "load_schema",
+    "local_inputs",
     "open_out",
     "reader_of",
     "strict_stop",
@@ -50,6 +54,11 @@ EXIT_REJECTS: Final = 1
 """Something was rejected (the good records were still written)."""
 EXIT_USAGE: Final = 2
 """A usage or I/O error."""
+STDIN: Final = "-"
+"""How ``FILE`` names standard input."""
+STDIN_NAME: Final = "<stdin>"
+"""The source name of standard input's records and rejects."""
+_STDIN_MARK: Final = object()
 
 
 class UsageError(Exception):
@@ -92,7 +101,13 @@ def _content_type_pair(text: str) -> tuple[str, str]:
 def common_parser() -> Parser:
     """The reading options every command takes (``FILE...``, ``--sniff``, ``--schema``…)."""
     common = Parser(add_help=False)
-    common.add_argument("files", nargs="+", metavar="FILE", help="capture files (.jsonl, or gzip)")
+    common.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="capture files (.jsonl, or gzip), s3://bucket/prefix (its .jsonl and .jsonl.gz "
+        "objects) or s3://bucket/key.jsonl, or - for standard input",
+    )
     common.add_argument(
         "--sniff",
         action="store_true",
@@ -165,7 +180,78 @@ def common_parser() -> Parser:
         help="Arthur model (GET /api/v3/models/{id}?expand=attributes) or its attribute list: "
         "map values onto its attributes and reject inferences that do not fit",
     )
+    common.add_argument(
+        "--only-endpoint",
+        metavar="NAME",
+        help="of an s3:// prefix, read only this endpoint's objects (SageMaker's key layout "
+        "{prefix}/{endpoint}/{variant}/yyyy/mm/dd/hh/...; other keys are then left out)",
+    )
+    common.add_argument(
+        "--only-variant",
+        metavar="NAME",
+        help="of an s3:// prefix, read only this variant's objects",
+    )
+    common.add_argument(
+        "--since",
+        metavar="TIME",
+        help="of an s3:// prefix, read only hour folders ending after TIME "
+        "(ISO 8601, UTC unless it has an offset; e.g. 2024-05-01T13:00)",
+    )
+    common.add_argument(
+        "--until",
+        metavar="TIME",
+        help="of an s3:// prefix, read only hour folders starting before TIME",
+    )
     return common
+
+
+def input_sources(args: argparse.Namespace) -> list[Source]:
+    """The sources the ``FILE`` arguments name, for the reader.
+
+    ``-`` is standard input (once); ``s3://`` objects and prefixes are listed into lazily
+    opened objects, selected by ``--only-endpoint``, ``--only-variant``, ``--since`` and
+    ``--until``; paths are kept as they are.
+
+    Raises:
+        UsageError: ``-`` twice, a bad time, or a selection option without an ``s3://`` prefix.
+        StorageError: A prefix cannot be listed or holds no selected capture object.
+    """
+    files: list[str] = list(args.files)
+    selecting = any(
+        getattr(args, name, None) is not None
+        for name in ("only_endpoint", "only_variant", "since", "until")
+    )
+    if files.count(STDIN) > 1:
+        raise UsageError("standard input (-) can be read only once")
+    if STDIN in files and sys.stdin is None:
+        raise UsageError("cannot read standard input (-): it is closed")
+    if not any(f.startswith("s3://") for f in files):
+        if selecting:
+            raise UsageError(
+                "--only-endpoint, --only-variant, --since and --until select among the "
+                "objects of an s3:// prefix: give one"
+            )
+        return [Named(sys.stdin.buffer, STDIN_NAME) if f == STDIN else f for f in files]
+    from arthur_capture.storage import expand_sources  # noqa: PLC0415
+
+    try:
+        expanded = expand_sources(
+            [_STDIN_MARK if f == STDIN else f for f in files],
+            endpoint=args.only_endpoint,
+            variant=args.only_variant,
+            since=args.since,
+            until=args.until,
+        )
+    except ValueError as exc:
+        if isinstance(exc, CaptureError):
+            raise
+        raise UsageError(str(exc)) from exc
+    return [Named(sys.stdin.buffer, STDIN_NAME) if f is _STDIN_MARK else f for f in expanded]
+
+
+def local_inputs(files: list[str]) -> list[str]:
+    """The ``FILE`` arguments that are local files (not ``-``, not ``s3://``): same-file checks."""
+    return [f for f in files if f != STDIN and not f.startswith("s3://")]
 
 
 def load_schema(path: str | None) -> ModelSchema | None:

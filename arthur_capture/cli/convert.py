@@ -94,7 +94,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
         outputs.append(("--rejects", args.rejects))
     if args.summary:  # always a file: `--summary -` names a file called "-"
         outputs.append(("--summary", f"./{args.summary}" if args.summary == "-" else args.summary))
-    _outputs.check_outputs(args.files, outputs, families=families)
+    _outputs.check_outputs(_common.local_inputs(args.files), outputs, families=families)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             "the model is a batch model: Arthur needs --batch-id for its inferences"
         )
     _check_outputs(args)
-    calls = reader.iter_calls(*args.files)
+    calls = reader.iter_calls(*_common.input_sources(args))
     with _outputs.Outputs() as outputs:
         writer: InferenceWriter | None = None
         if args.format == "parquet":

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Final
 from arthur_capture._json import dumps_json
 from arthur_capture.cli import _common, _outputs
 from arthur_capture.errors import CaptureError, ExportError, ParquetError, RejectedError
-from arthur_capture.reading import Named
 from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
@@ -118,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
     outputs_given = [("--rejects", args.rejects)]
     if args.summary:
         outputs_given.append(("--summary", args.summary))
-    _outputs.check_outputs([f for f in args.files if f != "-"], outputs_given)
+    _outputs.check_outputs(_common.local_inputs(args.files), outputs_given)
     ground_truth = _ground_truth(args.ground_truth) if args.ground_truth else None
-    sources = [Named(sys.stdin.buffer, "<stdin>") if f == "-" else f for f in args.files]
+    sources = _common.input_sources(args)
     result: EngineExport | None = None
     with _outputs.Outputs() as outputs:
         dead = _common.DeadLetters(

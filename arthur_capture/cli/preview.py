@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise _common.UsageError("--limit must not be negative")
     reader = _common.reader_of(args, _common.load_schema(args.schema))
-    stream = reader.iter_records(*args.files)
+    stream = reader.iter_records(*_common.input_sources(args))
     ledger = stream.ledger
     shown: list[InferenceRecord] = []
     first_rejects: list[str] = []  # what is shown of the first rejects, never their bytes

@@ -28,15 +28,17 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from arthur_capture._json import dumps_json
 from arthur_capture.cli import _outputs
-from arthur_capture.cli._common import load_schema, reader_of
+from arthur_capture.cli._common import input_sources, load_schema, local_inputs, reader_of
 from arthur_capture.errors import RejectedError, SourceError
 from arthur_capture.reading import CaptureReader, Ledger
+from arthur_capture.reading._sources import name_of
 from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from arthur_capture.arthur import FailedRecord, UploadResult
+    from arthur_capture.reading import Source
     from arthur_capture.records import InferenceRecord
 
 __all__ = ["DESCRIPTION", "HELP", "TOKEN_ENV", "configure", "run"]
@@ -131,7 +133,7 @@ class _Feed:
     """Reads the files for the uploader, keeping rejects and stopping cleanly on errors."""
 
     reader: CaptureReader
-    files: Sequence[str]
+    files: Sequence[Source]
     ledger: Ledger = field(default_factory=Ledger)
     rejects: list[_Problem] = field(default_factory=list)
     stopped: str | None = None
@@ -213,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--close-batch needs --batch-id.")
     if args.summary:  # always a file: `--summary -` names a file called "-"
         summary = f"./{args.summary}" if args.summary == "-" else args.summary
-        _outputs.check_outputs(args.files, [("--summary", summary)])
+        _outputs.check_outputs(local_inputs(args.files), [("--summary", summary)])
+    sources = input_sources(args)
     try:
         import httpx  # noqa: PLC0415
 
@@ -241,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         return _fail(f"{exc}.")
-    feed = _Feed(reader, list(args.files))
+    feed = _Feed(reader, sources)
     with client, _progress(disable=args.no_progress) as bar:
         done = _upload(client, feed, args, bar)
         bar.close()
@@ -504,12 +507,15 @@ def _summary(done: _Run, feed: _Feed, unread: list[_Unread]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ lines not read
 
 
-def _count_lines(path: str, budget: list[int]) -> int | None:
+def _count_lines(source: Source, budget: list[int]) -> int | None:
     """The lines of a plain regular file, as the reader counts them.
 
-    ``None`` when that is not cheap (compressed, not a regular file, past the byte budget)
-    or the file cannot be read.
+    ``None`` when that is not cheap (compressed, not a regular file, past the byte budget,
+    not a local file: an S3 object, standard input) or the file cannot be read.
     """
+    if not isinstance(source, str):
+        return None
+    path = source
     try:
         with open(path, "rb", buffering=0) as handle:  # noqa: PTH123
             info = os.fstat(handle.fileno())
@@ -544,8 +550,8 @@ def _unread(feed: _Feed) -> list[_Unread]:
             read_here = feed.ledger.lines
         total = None if feed.io_error else _count_lines(current, budget)
         if read_here is None or total is None:
-            entries.append(_Unread(current, None, read_here))
+            entries.append(_Unread(name_of(current), None, read_here))
         elif total > read_here:
-            entries.append(_Unread(current, total - read_here, read_here))
-    entries.extend(_Unread(path, _count_lines(path, budget), None) for path in files[opened:])
+            entries.append(_Unread(name_of(current), total - read_here, read_here))
+    entries.extend(_Unread(name_of(s), _count_lines(s, budget), None) for s in files[opened:])
     return entries

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise _common.UsageError("validate needs --schema MODEL.json")
     if args.examples < 0:
         raise _common.UsageError("--examples must not be negative")
-    stream = _common.reader_of(args, _common.load_schema(args.schema)).iter_records(*args.files)
+    reader = _common.reader_of(args, _common.load_schema(args.schema))
+    stream = reader.iter_records(*_common.input_sources(args))
     ledger = stream.ledger
     examples: dict[str, list[Reject]] = {}
     inferences_failed: Counter[str] = Counter()

@@ -26,6 +26,7 @@ from arthur_capture.storage._s3 import (
     open_object,
     s3_client,
 )
+from arthur_capture.storage._sources import LazyObject, S3Selection, expand_sources
 
 if TYPE_CHECKING:
     import os
@@ -33,11 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPTURE_SUFFIXES",
+    "LazyObject",
     "LocalStore",
     "S3Location",
     "S3Object",
+    "S3Selection",
     "S3Store",
     "Store",
+    "expand_sources",
     "is_s3_uri",
     "list_objects",
     "open_object",

@@ -120,17 +120,24 @@ class S3Object:
 
 
 def list_objects(
-    prefix: S3Location, *, suffixes: tuple[str, ...] | None = None, client: Any = None
+    prefix: S3Location,
+    *,
+    suffixes: tuple[str, ...] | None = None,
+    client: Any = None,
+    page_size: int | None = None,
 ) -> Iterator[S3Object]:
     """The objects under ``prefix``, in key order, optionally only names ending in ``suffixes``.
+
+    Pages of ``page_size`` keys (S3's default and most: 1000) are fetched one after another.
 
     Raises:
         StorageError: The bucket cannot be listed.
     """
     client = client or s3_client()
+    paging = {"PaginationConfig": {"PageSize": page_size}} if page_size else {}
     try:
         pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=prefix.bucket, Prefix=prefix.key
+            Bucket=prefix.bucket, Prefix=prefix.key, **paging
         )
         for page in pages:
             for item in page.get("Contents", ()):
