@@ -118,6 +118,10 @@ class Reason(enum.StrEnum):
     """No decoder is registered for the side's content type."""
     INVALID_BASE64 = "invalid_base64"
     """A ``BASE64`` side's ``data`` is not strict standard base64."""
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
+    """Forwarding a capture file to Arthur's SageMaker endpoint (which refuses ``BASE64``): a
+    ``BASE64`` side whose content type is neither CSV nor JSON (e.g. ``application/x-npy``)
+    has no text to re-encode it as, so its line is held back."""
     INVALID_PAYLOAD = "invalid_payload"
     """The decoder for the content type could not read the payload."""
     TOO_MANY_INFERENCES = "too_many_inferences"
@@ -300,7 +304,9 @@ class ConfigError(CaptureError, ValueError):
 
     Raised by :mod:`arthur_capture.aws.checks` for a file that is not a SageMaker capture
     configuration or a bucket notification configuration (a broken rule is not an error: it
-    is a :class:`~arthur_capture.aws.checks.Problem`).
+    is a :class:`~arthur_capture.aws.checks.Problem`); and by the Lambda handler
+    (:mod:`arthur_capture.aws.handler`) when its environment is missing or malformed, or the
+    token or schema it names cannot be had.
     """
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from arthur_capture.arthur._secret import Secret
     from arthur_capture.arthur.client import ArthurClient
     from arthur_capture.arthur.results import (
+        CaptureFileResult,
         ChunkFailure,
         FailedRecord,
         FileUploadResult,
@@ -60,6 +61,7 @@ __all__ = [
     "ArthurUnavailableError",
     "Attribute",
     "AttributeCategory",
+    "CaptureFileResult",
     "ChunkFailure",
     "FailedRecord",
     "FileUploadResult",
@@ -84,6 +86,7 @@ _LAZY: Final = {
     "RetryPolicy": "arthur_capture.arthur._retry",
     "DEFAULT_CHUNK_SIZE": "arthur_capture.arthur._items",
     "MAX_CHUNK_SIZE": "arthur_capture.arthur._items",
+    "CaptureFileResult": "arthur_capture.arthur.results",
     "ChunkFailure": "arthur_capture.arthur.results",
     "FailedRecord": "arthur_capture.arthur.results",
     "FileUploadResult": "arthur_capture.arthur.results",

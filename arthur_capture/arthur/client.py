@@ -104,12 +104,15 @@ from arthur_capture.arthur.errors import (
     UploadInterrupted,
 )
 from arthur_capture.arthur.results import (
+    CaptureFileResult,
     ChunkFailure,
     FailedRecord,
     FileUploadResult,
     Refusal,
     UploadResult,
 )
+from arthur_capture.arthur.schema import ModelSchema
+from arthur_capture.errors import SchemaError
 
 if TYPE_CHECKING:
     import ssl
@@ -131,6 +134,7 @@ __all__ = [
     "ArthurClient",
     "ArthurError",
     "ArthurUnavailableError",
+    "CaptureFileResult",
     "ChunkFailure",
     "FailedRecord",
     "FileUploadResult",
@@ -441,6 +445,79 @@ class ArthurClient:
             possible_duplicate=attempts.duplicate_risk,
             unconfirmed=problem
             or ("its answer is not JSON" if body is None and answer.body.strip() else None),
+        )
+
+    def fetch_schema(self) -> ModelSchema:
+        """The model's schema: ``GET /models/{id}?expand=attributes``.
+
+        Raises:
+            ArthurAuthError: 401/403.
+            ArthurAPIError: 404 (no such model) or another status that is not retried.
+            ArthurUnavailableError: Retries ran out.
+            SchemaError: The answer holds no usable model schema.
+        """
+        answer = self._call(
+            "GET", "?expand=attributes", what=f"model {self.model_id}", attempts=Attempts()
+        )
+        body, problem = self._body(answer)
+        if problem is not None or not isinstance(body, dict):
+            raise SchemaError(f"Arthur's answer for model {self.model_id!r} is not a model")
+        return ModelSchema.from_json(body)
+
+    def send_capture_file(
+        self, body: bytes, *, filename: str, content_type: str = "application/jsonlines"
+    ) -> CaptureFileResult:
+        """Send capture lines to Arthur's SageMaker Data Capture integration endpoint.
+
+        ``POST /models/{id}/inferences/integrations/sagemaker_data_capture`` does what the
+        seed's Lambda does; here with the client's retries, deadline and answer checks:
+        ``body`` goes as the multipart field ``inference_data`` named ``filename``. Arthur's
+        endpoint refuses ``BASE64`` sides; make the body with
+        :func:`~arthur_capture.sinks.forward.prepare_capture_file`, which re-encodes them and
+        holds back the lines that would fail. Arthur answers 207 with a failure per refused
+        inference, carrying ``event_id`` and ``inference_index_in_event``.
+
+        Raises:
+            ValueError: ``filename`` does not end in ``.jsonl`` (Arthur requires it), or
+                holds a path separator or a control character.
+            ArthurAuthError: 401/403.
+            ArthurAPIError: Another status that is not retried (404: no such model).
+            ArthurUnavailableError: Retries ran out.
+        """
+        if not isinstance(body, (bytes, bytearray)):
+            raise TypeError("body must be bytes")
+        if (
+            not filename.endswith(".jsonl")
+            or filename == ".jsonl"
+            or any(c in filename for c in "/\\")
+            or not filename.isprintable()
+        ):
+            msg = f"the capture file's name must end in .jsonl (a name, not a path): {filename!r}"
+            raise ValueError(msg)
+        data = bytes(body)
+
+        def files() -> dict[str, Any]:
+            return {"inference_data": (filename, data, content_type)}
+
+        attempts = Attempts()
+        answer = self._call(
+            "POST",
+            "/inferences/integrations/sagemaker_data_capture",
+            what=f"capture file {filename}",
+            attempts=attempts,
+            files=files,
+        )
+        parsed, problem = self._body(answer)
+        counts = parsed.get("counts") if isinstance(parsed, dict) else None
+        failures = parsed.get("failures") if isinstance(parsed, dict) else None
+        return CaptureFileResult(
+            counts=self._cleaned(counts) if isinstance(counts, dict) else {},
+            failures=self._failures(failures),
+            status=answer.status,
+            attempts=attempts.count,
+            possible_duplicate=attempts.duplicate_risk,
+            unconfirmed=problem
+            or ("its answer is not JSON" if parsed is None and answer.body.strip() else None),
         )
 
     def close_batch(self, batch_id: str, total_record_count: int) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ChunkFailure", "FailedRecord", "FileUploadResult", "Refusal", "UploadResult"]
+__all__ = [
+    "CaptureFileResult",
+    "ChunkFailure",
+    "FailedRecord",
+    "FileUploadResult",
+    "Refusal",
+    "UploadResult",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +205,43 @@ class FileUploadResult:
     unconfirmed: str | None = None
     """Why Arthur's 2xx answer could not be read (too long, too slow, cut, not JSON):
     the file was probably taken, but nothing in this result is confirmed. ``None``: read."""
+
+    @property
+    def ok(self) -> bool:
+        """Answer read, no failure reported and no duplicate risk."""
+        return (
+            self.unconfirmed is None
+            and not self.failures
+            and not self.counts.get("failure")
+            and not self.possible_duplicate
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFileResult:
+    """Arthur's answer to ``POST /inferences/integrations/sagemaker_data_capture``.
+
+    Arthur answers 207 with counts of inferences and one failure per inference (or event) it
+    refused, each carrying SageMaker's coordinates: ``event_id`` (the line's ``eventId``) and
+    ``inference_index_in_event`` (0-based within a batched call), with ``message`` and
+    ``status``.
+    """
+
+    counts: dict[str, int]
+    """``{"success", "failure", "total"}`` as Arthur sent them (empty when it sent none)."""
+    failures: list[dict[str, Any]]
+    """Arthur's failures as sent: ``event_id``, ``inference_index_in_event``, ``message``,
+    ``status`` (strings redacted and cut)."""
+    status: int = 207
+    """The HTTP status."""
+    attempts: int = 1
+    """How many times the file was sent."""
+    possible_duplicate: bool = False
+    """Whether it was re-sent after an answer that may have been lost (Arthur may hold the
+    file's inferences twice)."""
+    unconfirmed: str | None = None
+    """Why Arthur's 2xx answer could not be read (too long, too slow, cut, not JSON): the file
+    was probably taken, but nothing in this result is confirmed. ``None``: read."""
 
     @property
     def ok(self) -> bool:

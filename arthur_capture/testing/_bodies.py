@@ -13,16 +13,41 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from arthur_capture.arthur.contract import GROUND_TRUTH_STAGES, INFERENCE_FIELDS, SEND_STAGES
+from arthur_capture._json import dumps_json
+from arthur_capture.arthur.contract import (
+    GROUND_TRUTH_STAGES,
+    INFERENCE_FIELDS,
+    SEND_STAGES,
+    new_inference,
+)
+from arthur_capture.arthur.mapping import SchemaMapper
 from arthur_capture.dependencies import require
 from arthur_capture.errors import MissingDependencyError
+from arthur_capture.events import Encoding
+from arthur_capture.reading import CaptureReader, Named
+from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from arthur_capture.arthur.schema import Attribute
+    from arthur_capture.arthur.schema import Attribute, ModelSchema
 
-__all__ = ["RequestError", "json_array", "json_value", "multipart", "parquet_rows"]
+__all__ = [
+    "BASE64_REFUSED",
+    "CapturedInference",
+    "RequestError",
+    "capture_inferences",
+    "json_array",
+    "json_value",
+    "multipart",
+    "parquet_rows",
+]
+
+BASE64_REFUSED = (
+    'encoding "BASE64" is not supported by the SageMaker Data Capture integration; '
+    "capture CSV or JSON content types (CaptureContentTypeHeader)"
+)
+"""The failure message of an event with a ``BASE64`` side (Arthur's endpoint refuses them)."""
 
 
 class RequestError(Exception):
@@ -105,3 +130,52 @@ def _nest(row: dict[str, Any], attributes: Mapping[str, Attribute]) -> dict[str,
             obj[name] = value
     obj.setdefault("inference_data", {})
     return obj
+
+
+CapturedInference = tuple[Any, str | None, int | None]
+"""One inference of a capture file: its ``NewInference`` object (as JSON reads it), its
+``event_id`` and its ``inference_index_in_event``."""
+
+
+def capture_inferences(
+    data: bytes, schema: ModelSchema, filename: str
+) -> tuple[list[CapturedInference], list[dict[str, Any]]]:
+    """A SageMaker capture file as Arthur's endpoint reads it: the inferences, and the failures.
+
+    Each line is read with the library's reader and its inferences mapped onto the model
+    (as ``arthur-capture upload --schema`` maps them); partner IDs are the integration's
+    (``inferenceId`` or ``eventId``, ``_<index>`` in a batch). An event with a ``BASE64`` side
+    is refused whole (one failure, index 0); a line that cannot be read is one failure
+    (index ``null``); an inference the model refuses, one failure with its index.
+    """
+    reader = CaptureReader(mapper=SchemaMapper(schema))
+    inferences: list[CapturedInference] = []
+    failures: list[dict[str, Any]] = []
+    for item in reader.iter_calls(Named(data, filename)):
+        if isinstance(item, Reject):
+            failures.append(_capture_failure(item.event_id, item.index, item.message))
+            continue
+        event_id = item.event.event_metadata.event_id
+        capture = item.event.capture_data
+        if any(
+            side is not None and side.encoding is Encoding.BASE64
+            for side in (capture.endpoint_input, capture.endpoint_output)
+        ):
+            failures.append(_capture_failure(event_id, 0, BASE64_REFUSED))
+            continue
+        for outcome in item.items():
+            if isinstance(outcome, Reject):
+                failures.append(_capture_failure(event_id, outcome.index, outcome.message))
+            else:
+                obj = orjson.loads(dumps_json(new_inference(outcome)))  # as the wire gives it
+                inferences.append((obj, event_id, outcome.index))
+    return inferences, failures
+
+
+def _capture_failure(event_id: str | None, index: int | None, message: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        "status": 400,
+        "event_id": event_id,
+        "inference_index_in_event": index,
+    }

@@ -3,7 +3,10 @@
 It speaks Arthur's documented v3 contract (described in ``docs/upload.md``):
 ``Authorization: <token>`` (no ``Bearer``), ``POST /inferences`` answered 207 with one
 ``{"status", "message"}`` per record in request order, ``/inferences/file`` (Parquet or
-JSON, multipart), ground-truth ``PATCH`` and batch closing. It keeps what it accepted, keyed
+JSON, multipart), ``/inferences/integrations/sagemaker_data_capture`` (a capture file,
+multipart, read with the library's reader; ``BASE64`` sides refused; 207 with failures
+carrying ``event_id`` and ``inference_index_in_event``), ground-truth ``PATCH`` and batch
+closing. It keeps what it accepted, keyed
 by partner inference ID, and counts every arrival so tests can check "all arrived exactly
 once". Faults can be injected: 5xx, 429 with ``Retry-After``, slow answers, dropped
 connections, miscounted or short answers.
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 from arthur_capture.arthur._secret import REDACTED, Secret
 from arthur_capture.testing._bodies import (
     RequestError,
+    capture_inferences,
     json_array,
     json_value,
     multipart,
@@ -310,6 +314,9 @@ class LocalArthur:
         routes: dict[tuple[str, tuple[str, ...]], Callable[[], _Answer]] = {
             ("POST", ("inferences",)): lambda: self._post_inferences(body),
             ("POST", ("inferences", "file")): lambda: self._post_file(content_type, body),
+            ("POST", ("inferences", "integrations", "sagemaker_data_capture")): lambda: (
+                self._post_capture_file(content_type, body)
+            ),
             ("PATCH", ("inferences",)): lambda: self._patch_ground_truth(body),
             ("PATCH", ("ground_truth",)): lambda: self._patch_ground_truth(body),
             ("GET", ()): self._get_model,
@@ -402,6 +409,48 @@ class LocalArthur:
         }
         status = self.file_status if not failures else 207
         return status, {"counts": counts, "failures": failures}, len(rows)
+
+    def _post_capture_file(self, content_type: str, body: bytes) -> _Answer:
+        """``POST /inferences/integrations/sagemaker_data_capture``: a capture file, as is.
+
+        Answered 207 with counts of inferences and one failure per refused inference (or
+        event: a ``BASE64`` side refuses its event whole), each with ``event_id`` and
+        ``inference_index_in_event``.
+        """
+        fields = multipart(content_type, body)
+        if "inference_data" not in fields:
+            raise RequestError(400, "the multipart field inference_data is required")
+        filename, file_type, data = fields["inference_data"]
+        if not filename or not filename.endswith(".jsonl"):
+            raise RequestError(400, "the inference_data file's name must end in .jsonl")
+        inferences, failures = capture_inferences(data, self.schema, filename)
+        if len(inferences) > 10 * self.max_records:
+            raise RequestError(413, "too many inferences in one file")
+        total = len(inferences) + len(failures)  # refused events and lines count once each
+        problems = self._store.add_inferences(
+            [obj for obj, _, _ in inferences], self.check_inference, max_stored=self.max_stored
+        )
+        for (_, event_id, index), problem in zip(inferences, problems, strict=True):
+            if problem is not None:
+                failures.append(
+                    {
+                        "message": problem,
+                        "status": 507 if problem.startswith("storage") else 400,
+                        "event_id": event_id,
+                        "inference_index_in_event": index,
+                    }
+                )
+        self._store.add_file(
+            {
+                "filename": filename,
+                "content_type": file_type,
+                "rows": total,
+                "batch_id": None,
+                "failures": len(failures),
+            }
+        )
+        counts = {"success": total - len(failures), "failure": len(failures), "total": total}
+        return 207, {"counts": counts, "failures": failures}, total
 
     def _get_model(self) -> _Answer:
         attributes = [a.model_dump(mode="json", exclude_none=True) for a in self.schema.attributes]
