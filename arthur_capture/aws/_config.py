@@ -27,7 +27,7 @@ __all__ = [
 Sink = Literal["inferences", "forward", "engine"]
 SINKS: Final = ("inferences", "forward", "engine")
 
-DEFAULT_TIME_MARGIN_SECONDS: Final = 30.0
+DEFAULT_TIME_MARGIN_SECONDS: Final = 60.0
 """An object is not started (and an upload stops) when less time than this remains."""
 DEFAULT_IDEMPOTENCY_TTL_SECONDS: Final = 7 * 24 * 3600
 """How long a processed object is remembered in the idempotency table."""

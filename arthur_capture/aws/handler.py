@@ -241,6 +241,7 @@ class _Runtime:
         if config.sink == "forward":
             _forward_api()  # fail early, as a configuration error, when it is not there
         if config.host and config.model_id and (config.token_env or config.token_secret):
+            from arthur_capture.arthur import RetryPolicy  # noqa: PLC0415
             from arthur_capture.arthur.client import ArthurClient  # noqa: PLC0415
 
             try:
@@ -250,6 +251,10 @@ class _Runtime:
                     config.model_id,
                     organization_id=config.organization_id,
                     chunk_size=config.chunk_size,
+                    # one request, retries included, ends within the time margin: the
+                    # handler stops between requests, never killed in the middle of one
+                    request_deadline=config.time_margin / 2,
+                    retry=RetryPolicy(max_elapsed=config.time_margin / 2),
                 )
             except ValueError as exc:
                 raise ConfigError(f"the Arthur client cannot be made: {exc}") from None

@@ -248,7 +248,7 @@ def test_config_names_what_is_missing_and_where_the_secret_lives() -> None:
         {"ARTHUR_CAPTURE_SINK": "engine", "ARTHUR_CAPTURE_ENGINE_URI": "s3://b/e"}
     )
     assert engine.sink == "engine"
-    assert engine.time_margin == 30.0
+    assert engine.time_margin == 60.0
     assert secret_store_of("/arthur/token") == "ssm"
     assert secret_store_of("arn:aws:ssm:us-east-1:1:parameter/arthur/token") == "ssm"
     assert secret_store_of("arthur/token") == "secretsmanager"
@@ -288,6 +288,17 @@ def test_one_record_uploads_the_object_and_logs_one_line(
     # the schema was fetched from Arthur once (GET ?expand=attributes), not per invocation
     handler.lambda_handler(_s3_event(s3_bucket.name, key), FakeContext())
     assert arthur.request_count("GET") == 1
+
+
+def test_one_request_with_its_retries_fits_in_the_time_margin(
+    handler: Any, s3_bucket: S3Bucket, arthur: LocalArthur, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTHUR_CAPTURE_TIME_MARGIN_SECONDS", "40")
+    key = _put(s3_bucket, CLEAN)
+    handler.lambda_handler(_s3_event(s3_bucket.name, key), FakeContext())
+    (runtime,) = handler._RUNTIMES.values()
+    assert runtime.client.request_deadline == 20.0
+    assert runtime.client.retry.max_elapsed == 20.0
 
 
 def test_many_records_in_one_event(handler: Any, s3_bucket: S3Bucket, arthur: LocalArthur) -> None:
@@ -445,7 +456,7 @@ def test_time_running_out_stops_cleanly_and_fails_for_retry(
     event = _sqs(
         *((f"m-{i}", json.dumps(_s3_event(s3_bucket.name, k))) for i, k in enumerate(keys))
     )
-    # 10 s left, under the default margin of 30 s: nothing is started
+    # 10 s left, under the default margin of 60 s: nothing is started
     answer = handler.lambda_handler(event, FakeContext(10_000))
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
     assert arthur.inferences == {}
