@@ -39,6 +39,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -550,6 +551,13 @@ class _Invocation:
             if self.runtime is None:  # pragma: no cover - problem is set then
                 raise ConfigError("no configuration")  # noqa: TRY301
             line["sink"] = self.runtime.config.sink
+            if not self.runtime.ready:  # the token and schema, fetched for the first object only
+                try:
+                    self.runtime.prepare()
+                except ConfigError as exc:
+                    self.problem = exc
+                    logger.error("bad configuration", extra={"error": exc.message})  # noqa: TRY400
+                    raise
             if self.out_of_time or self.clock.low():
                 self.out_of_time = True
                 left = self.clock.remaining()
@@ -606,11 +614,6 @@ def _invocation(context: Any, tools: dict[str, Any]) -> _Invocation:
         if runtime is None:
             runtime = _Runtime(config)
             _RUNTIMES[config] = runtime
-    try:
-        runtime.prepare()
-    except ConfigError as exc:
-        tools["logger"].error("bad configuration", extra={"error": exc.message})
-        return _Invocation(None, exc, clock, context, tools)
     return _Invocation(runtime, None, clock, context, tools)
 
 
@@ -636,7 +639,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return _sqs(event, run, context)
         return _direct(event, run)
     finally:
-        tools["metrics"].flush_metrics(raise_on_empty_metrics=False)
+        with warnings.catch_warnings():  # an invocation without objects has no metrics
+            warnings.filterwarnings("ignore", "No application metrics to publish")
+            tools["metrics"].flush_metrics(raise_on_empty_metrics=False)
 
 
 def _direct(event: dict[str, Any], run: _Invocation) -> dict[str, Any]:

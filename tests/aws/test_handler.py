@@ -290,6 +290,15 @@ def test_one_record_uploads_the_object_and_logs_one_line(
     assert arthur.request_count("GET") == 1
 
 
+def test_a_test_event_fetches_nothing_and_publishes_no_empty_metrics(
+    handler: Any, s3_bucket: S3Bucket, arthur: LocalArthur
+) -> None:
+    event = {"Event": "s3:TestEvent", "Bucket": s3_bucket.name, "Service": "Amazon S3"}
+    # pytest turns warnings into errors: Powertools' "no metrics" warning would fail this
+    assert handler.lambda_handler(event, FakeContext()) == {"objects": []}
+    assert arthur.request_count("GET") == 0  # no schema fetched for an event without objects
+
+
 def test_one_request_with_its_retries_fits_in_the_time_margin(
     handler: Any, s3_bucket: S3Bucket, arthur: LocalArthur, monkeypatch: pytest.MonkeyPatch
 ) -> None:
