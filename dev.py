@@ -49,7 +49,7 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Run a task: ``preview [FILE...]``, ``test [ARGS...]``, ``fast [ARGS...]``, ``lint``."""
+    """Run a task: ``preview``, ``test``, ``fast``, ``lint``, ``lambda-zip`` (deploy/build.py)."""
     task, *rest = argv or ["help"]
     if task == "preview":
         ensure_env()
@@ -62,6 +62,9 @@ def main(argv: list[str]) -> None:
     elif task == "fast":
         ensure_env()
         _run(PYTHON, "-m", "pytest", "-m", "not slow", *rest)
+    elif task == "lambda-zip":
+        ensure_env()
+        _run(PYTHON, "deploy/build.py", *rest)
     elif task == "test":
         ensure_env()
         _run(BIN / "ruff", "check", ".")
@@ -70,7 +73,10 @@ def main(argv: list[str]) -> None:
         _run(PYTHON, "-m", "pytest", *rest)
     else:
         print(__doc__)
-        print("tasks: preview [FILE...] | test [PYTEST ARGS...] | fast [PYTEST ARGS...] | lint")
+        print(
+            "tasks: preview [FILE...] | test [PYTEST ARGS...] | fast [PYTEST ARGS...] | lint"
+            " | lambda-zip [--engine]"
+        )
         sys.exit(0 if task == "help" else 2)
 
 
