@@ -184,6 +184,16 @@ class UploadResult:
         }
 
 
+def _clean(result: FileUploadResult | CaptureFileResult) -> bool:
+    """A file's answer was read, reports no failure, and the file was not possibly sent twice."""
+    return (
+        result.unconfirmed is None
+        and not result.failures
+        and not result.counts.get("failure")
+        and not result.possible_duplicate
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FileUploadResult:
     """Arthur's answer to ``POST /inferences/file``.
@@ -209,12 +219,7 @@ class FileUploadResult:
     @property
     def ok(self) -> bool:
         """Answer read, no failure reported and no duplicate risk."""
-        return (
-            self.unconfirmed is None
-            and not self.failures
-            and not self.counts.get("failure")
-            and not self.possible_duplicate
-        )
+        return _clean(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +251,4 @@ class CaptureFileResult:
     @property
     def ok(self) -> bool:
         """Answer read, no failure reported and no duplicate risk."""
-        return (
-            self.unconfirmed is None
-            and not self.failures
-            and not self.counts.get("failure")
-            and not self.possible_duplicate
-        )
+        return _clean(self)

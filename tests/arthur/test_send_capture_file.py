@@ -10,13 +10,12 @@ import httpx
 import pytest
 
 from arthur_capture.arthur import ArthurClient, CaptureFileResult, RetryPolicy
-from arthur_capture.arthur.contract import Stage, ValueType
 from arthur_capture.arthur.errors import ArthurAPIError, ArthurAuthError, ArthurUnavailableError
 from arthur_capture.arthur.mapping import SchemaMapper
-from arthur_capture.arthur.schema import Attribute, ModelSchema
 from arthur_capture.reading import CaptureReader
 from arthur_capture.sinks.forward import prepare_capture_file
 from arthur_capture.testing.local_arthur import LocalArthur
+from tests.arthur.test_client import make_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,22 +24,6 @@ TOKEN = "tok-SECRET-5f0a1b"  # noqa: S105 - a test token
 MODEL = "model-sm"
 FAST = RetryPolicy(attempts=4, initial=0.01, maximum=0.02, jitter=0.01)
 PATH = f"/api/v3/models/{MODEL}/inferences/integrations/sagemaker_data_capture"
-
-
-def make_schema() -> ModelSchema:
-    return ModelSchema.from_attributes(
-        [
-            Attribute(
-                name="age", stage=Stage.PIPELINE_INPUT, value_type=ValueType.FLOAT, position=0
-            ),
-            Attribute(
-                name="city", stage=Stage.PIPELINE_INPUT, value_type=ValueType.STRING, position=1
-            ),
-            Attribute(
-                name="score", stage=Stage.PREDICTED_VALUE, value_type=ValueType.FLOAT, position=0
-            ),
-        ]
-    )
 
 
 @pytest.fixture

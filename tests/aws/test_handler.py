@@ -386,13 +386,8 @@ def test_redelivery_without_a_table_gives_the_same_partner_ids(
     assert arthur.duplicates == dict.fromkeys(_ids(CLEAN), 2)
 
 
-def test_redelivery_with_the_idempotency_table_stores_nothing_twice(
-    handler: Any,
-    s3_bucket: S3Bucket,
-    s3_env: str,
-    arthur: LocalArthur,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _idempotency_table(s3_env: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """A fresh DynamoDB table in Powertools' layout (partition key ``id``), set for the handler."""
     table = f"idem-{uuid.uuid4().hex[:12]}"
     dynamodb = _client("dynamodb", s3_env)
     dynamodb.create_table(
@@ -402,6 +397,17 @@ def test_redelivery_with_the_idempotency_table_stores_nothing_twice(
         BillingMode="PAY_PER_REQUEST",
     )
     monkeypatch.setenv("ARTHUR_CAPTURE_IDEMPOTENCY_TABLE", table)
+    return dynamodb, table
+
+
+def test_redelivery_with_the_idempotency_table_stores_nothing_twice(
+    handler: Any,
+    s3_bucket: S3Bucket,
+    s3_env: str,
+    arthur: LocalArthur,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dynamodb, table = _idempotency_table(s3_env, monkeypatch)
     keys = [_put(s3_bucket, CLEAN), _put(s3_bucket, OTHERS[0])]
     event = _s3_event(s3_bucket.name, *keys)
     first = handler.lambda_handler(event, FakeContext())
@@ -430,15 +436,7 @@ def test_an_object_in_progress_elsewhere_is_not_started_twice(
     arthur: LocalArthur,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    table = f"idem-{uuid.uuid4().hex[:12]}"
-    dynamodb = _client("dynamodb", s3_env)
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    monkeypatch.setenv("ARTHUR_CAPTURE_IDEMPOTENCY_TABLE", table)
+    _idempotency_table(s3_env, monkeypatch)
     key = _put(s3_bucket, CLEAN)
     event = _sqs(("m", json.dumps(_s3_event(s3_bucket.name, key))))
     # Another invocation is inside the object: hold it there by answering from within upload.
