@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from arthur_capture._json import dumps_json
-from arthur_capture.cli import _common, _outputs
+from arthur_capture.cli import _common, _jobs, _outputs
 from arthur_capture.errors import CaptureError, ParquetError, RejectedError
 from arthur_capture.records import Call, InferenceRecord, Reject
 from arthur_capture.sinks.jsonl import InferenceWriter, call_json
@@ -20,10 +20,12 @@ from arthur_capture.sinks.jsonl import InferenceWriter, call_json
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable, Iterator
+    from typing import IO
 
     from arthur_capture.arthur.schema import ModelSchema
+    from arthur_capture.reading import Ledger
 
-__all__ = ["HELP", "configure", "run", "uses_stdout"]
+__all__ = ["HELP", "configure", "run", "uses_stdout", "write_calls"]
 
 
 HELP: Final = "write Arthur inference objects as JSON lines"
@@ -51,6 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=500_000,
         metavar="N",
         help="Parquet rows per file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="convert one uncompressed local file in N processes, the output unchanged "
+        "(JSON lines and JSON; default: every usable core for a file of "
+        f"{_jobs.SPLIT_THRESHOLD // (1024 * 1024)} MiB or more, else 1; gzip, stdin, S3, "
+        "several files, --strict, --reject-duplicates and Parquet always run in one)",
     )
 
 
@@ -105,13 +117,16 @@ def run(args: argparse.Namespace) -> int:
         raise _common.UsageError("--format parquet needs -o OUT.parquet")
     if args.chunk_rows < 1:
         raise _common.UsageError("--chunk-rows must be positive")
+    if args.jobs is not None and args.jobs < 1:
+        raise _common.UsageError("--jobs must be positive")
     if schema is not None and schema.is_batch and args.batch_id is None:
         raise _common.UsageError(
             "the model is a batch model: Arthur needs --batch-id for its inferences"
         )
     _check_outputs(args)
     calls = reader.iter_calls(*_common.input_sources(args))
-    with _outputs.Outputs() as outputs:
+    ledger: Ledger = calls.ledger
+    with _outputs.Outputs() as outputs, _jobs.parallel(args) as split:
         writer: InferenceWriter | None = None
         if args.format == "parquet":
             target = Path(args.output)
@@ -120,24 +135,24 @@ def run(args: argparse.Namespace) -> int:
         else:
             out = outputs.open(args.output, lambda: writer is not None and writer.count > 0)
             writer = InferenceWriter(out, format=args.format, batch_id=args.batch_id)
-        dead = _common.DeadLetters(
-            outputs.open(args.rejects, lambda: dead.rejected) if args.rejects else None,
-            args.rejects,
-        )
+        rejects = outputs.open(args.rejects, lambda: dead.rejected) if args.rejects else None
+        dead = _common.DeadLetters(rejects, args.rejects)
         summary = outputs.file(args.summary) if args.summary else None
         if writer is None:
             files = _parquet(args, calls, dead, outputs, schema)
+        elif split is not None:
+            ledger = _split(args, split, out, writer, rejects, dead)
         else:
             _json(args, calls, dead, writer)
         if summary is not None:
             try:
-                summary.write(dumps_json(calls.ledger.to_dict()) + b"\n")
+                summary.write(dumps_json(ledger.to_dict()) + b"\n")
             except OSError as exc:
                 raise _common.cannot_write(args.summary, exc) from exc
         outputs.commit()
     if writer is None:
         print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
-    print(_common.summary_line(calls.ledger), file=sys.stderr)
+    print(_common.summary_line(ledger), file=sys.stderr)
     return _common.EXIT_REJECTS if dead.rejected else _common.EXIT_OK
 
 
@@ -168,6 +183,42 @@ def _parquet(
         raise _common.cannot_write(args.output, exc) from exc
 
 
+class Writer(Protocol):
+    """Where :func:`write_calls` writes records (an :class:`InferenceWriter`, a worker's part)."""
+
+    def write(self, record: InferenceRecord) -> None:
+        """Write one record."""
+        ...
+
+    def write_json(self, data: bytes) -> None:
+        """Write one ``NewInference`` object already serialised."""
+        ...
+
+
+def write_calls(
+    calls: Iterable[Call | Reject],
+    dead: _common.DeadLetters,
+    writer: Writer,
+    batch_id: str | None,
+) -> None:
+    """The records of the calls to ``writer``, rejects to ``dead``; ``--strict`` stops cleanly."""
+    try:
+        for item in calls:
+            if isinstance(item, Reject):
+                dead.write(item)
+            elif item.outcomes is None:  # the lean path: the call straight to JSON
+                for data in call_json(item, batch_id=batch_id):
+                    writer.write_json(data)
+            else:
+                for outcome in item.outcomes:
+                    if isinstance(outcome, Reject):
+                        dead.write(outcome)
+                    else:
+                        writer.write(outcome)
+    except RejectedError as exc:
+        _stopped(dead, exc)
+
+
 def _json(
     args: argparse.Namespace,
     calls: Iterable[Call | Reject],
@@ -176,25 +227,35 @@ def _json(
 ) -> None:
     """The records as JSON lines or one JSON array, to ``-o`` or stdout."""
     try:
-        try:
-            for item in calls:
-                if isinstance(item, Reject):
-                    dead.write(item)
-                elif item.outcomes is None:  # the lean path: the call straight to JSON
-                    for data in call_json(item, batch_id=args.batch_id):
-                        writer.write_json(data)
-                else:
-                    for outcome in item.outcomes:
-                        if isinstance(outcome, Reject):
-                            dead.write(outcome)
-                        else:
-                            writer.write(outcome)
-        except RejectedError as exc:
-            _stopped(dead, exc)
+        write_calls(calls, dead, writer, args.batch_id)
         # only a complete output gets its end (a JSON array its `]`): not after an error or a
         # signal, so that a cut array never looks whole
         writer.close()
     except (CaptureError, BrokenPipeError):  # a source that cannot be read; a closed pipe
         raise
     except OSError as exc:
+        raise _common.cannot_write(args.output, exc) from exc
+
+
+def _split(
+    args: argparse.Namespace,
+    split: _jobs.Parallel,
+    out: IO[bytes],
+    writer: InferenceWriter,
+    rejects: IO[bytes] | None,
+    dead: _common.DeadLetters,
+) -> Ledger:
+    """``--jobs``: the parts of the file converted by the workers, copied out in input order."""
+    try:
+        return split.convert(
+            out,
+            json_array=args.format == "json",
+            writer=writer,
+            rejects=rejects,
+            rejects_name=args.rejects,
+            dead=dead,
+        )
+    except (CaptureError, BrokenPipeError, _common.UsageError):
+        raise
+    except OSError as exc:  # out or rejects: the file written last failed
         raise _common.cannot_write(args.output, exc) from exc
