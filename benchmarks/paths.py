@@ -6,9 +6,13 @@ runs one path over a capture file and prints ``records=N columns=K`` (``lines=N`
 ``orjson_only``). Each path imports what it needs inside its function, so a process pays only
 for its own imports. The hand-written paths understand exactly the shapes
 ``benchmarks/generate.py`` writes (CSV, ``{"instances": [{"features": ...}]}``,
-``{"predictions": [...]}``, JSON Lines, BASE64 of those); none of them validates anything,
-keeps a ledger or reports rejects, which is what ``arthur_capture`` adds.
+``{"predictions": [...]}``, JSON Lines, BASE64 of those), also with words in some features
+(``generate.py --mixed-text``): the DataFrame paths keep a feature numeric when all its values
+are numbers and text otherwise. None of them validates anything, keeps a ledger or reports
+rejects, which is what ``arthur_capture`` adds.
 """
+
+# ruff: noqa: S608 - the DuckDB SQL is built from this module's constants, never from input
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import duckdb
     import pandas as pd
     import polars as pl
 
@@ -56,6 +61,14 @@ def orjson_only(path: str) -> Result:
 # 2. orjson_split -------------------------------------------------------------------------------
 
 
+def _number(text: str) -> float | str:
+    """``float(text)``, or the text itself when it is a word (``--mixed-text`` files)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _split_side(side: dict[str, Any]) -> list[Any]:
     import base64
 
@@ -66,7 +79,7 @@ def _split_side(side: dict[str, Any]) -> list[Any]:
         data = base64.b64decode(data).decode()
     media = _media(side)
     if media == _CSV:
-        return [[float(v) for v in row.split(",")] for row in data.split("\n") if row]
+        return [[_number(v) for v in row.split(",")] for row in data.split("\n") if row]
     if media == _JSONL:
         return [orjson.loads(row) for row in data.split("\n") if row.strip()]
     document = orjson.loads(data)
@@ -115,7 +128,7 @@ def _naive_rows(side: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     media = _media(side)
     if media == _CSV:
         return [
-            {f"{prefix}_{i}": float(v) for i, v in enumerate(fields)}
+            {f"{prefix}_{i}": _number(v) for i, v in enumerate(fields)}
             for fields in csv.reader(io.StringIO(data))
         ]
     if media == _JSONL:
@@ -270,7 +283,7 @@ def polars_frame(path: str) -> pl.DataFrame:
         "eventVersion": pl.String(),
     }
     events = pl.read_ndjson(path, schema=schema).with_row_index("line").lazy()
-    features = pl.List(pl.Float64)
+    features = pl.List(pl.String)  # numbers as their text; see _polars_numeric
     scores = pl.Struct({"score": pl.Float64, "predicted_label": pl.Int64})
 
     requests = _polars_sides(events, "endpointInput")
@@ -279,7 +292,7 @@ def polars_frame(path: str) -> pl.DataFrame:
             _polars_lines(requests, _CSV).select(
                 "line",
                 "idx",
-                values=pl.col("item").str.split(",").list.eval(pl.element().cast(pl.Float64)),
+                values=pl.col("item").str.split(","),
             ),
             _polars_lines(requests, _JSONL).select(
                 "line",
@@ -314,7 +327,7 @@ def polars_frame(path: str) -> pl.DataFrame:
     meta = events.select("line", pl.col("eventMetadata").struct.unnest())
     count = pl.len().over("line")
     base = pl.coalesce(pl.col("inferenceId").replace("", None), pl.col("eventId"))
-    return (
+    frame = (
         inputs.join(outputs, on=["line", "idx"], how="full", coalesce=True)
         .join(meta, on="line", how="left")
         .sort("line", "idx")
@@ -329,12 +342,128 @@ def polars_frame(path: str) -> pl.DataFrame:
         .unnest("inputs", "outputs")
         .collect()
     )
+    return _polars_numeric(frame, [f"input_{i}" for i in range(width)])
+
+
+def _polars_numeric(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Each text column of ``columns`` as Float64 when every value in it is a number."""
+    import polars as pl
+
+    numbers = frame.select(pl.col(columns).cast(pl.Float64, strict=False))
+    nulls = frame.select(pl.col(columns).null_count()).row(0)
+    casts = [
+        numbers[name]
+        for name, before in zip(columns, nulls, strict=True)
+        if numbers[name].null_count() == before
+    ]
+    return frame.with_columns(casts)
 
 
 def polars(path: str) -> Result:
     """``pl.read_ndjson`` and expressions (``json_decode``, ``str.split``, ``explode``, joins)."""
     frame = polars_frame(path)
     return frame.height, frame.width
+
+
+# 6. duckdb -------------------------------------------------------------------------------------
+
+_DUCK_SIDE = "STRUCT(observedContentType VARCHAR, mode VARCHAR, data VARCHAR, encoding VARCHAR)"
+_DUCK_COLUMNS = {
+    "captureData": f"STRUCT(endpointInput {_DUCK_SIDE}, endpointOutput {_DUCK_SIDE})",
+    "eventMetadata": "STRUCT(eventId VARCHAR, inferenceId VARCHAR, inferenceTime VARCHAR)",
+    "eventVersion": "VARCHAR",
+}
+
+
+def _duck_side(side: str) -> str:
+    """``line, media, data`` of one side of every event, BASE64 decoded to text."""
+    return f"""
+        SELECT line,
+               lower(trim(split_part(captureData.{side}.observedContentType, ';', 1))) AS media,
+               CASE WHEN captureData.{side}.encoding = 'BASE64'
+                    THEN decode(from_base64(captureData.{side}.data))
+                    ELSE captureData.{side}.data END AS data
+        FROM events"""
+
+
+def _duck_items(side: str, media: str, key: str | None = None) -> str:
+    """``line, idx, item`` per inference of one side and media type: lines of a text body
+    (blank ones dropped), or the elements of ``{key: [...]}`` JSON documents."""
+    if key is None:
+        items = "list_filter(string_split(data, chr(10)), lambda x: trim(x) <> '')"
+    else:
+        items = f"json_extract(data, '$.{key}[*]')"
+    return f"""
+        SELECT line, unnest(items) AS item, generate_subscripts(items, 1) - 1 AS idx
+        FROM (SELECT line, {items} AS items FROM {side} WHERE media = '{media}')"""
+
+
+def duckdb_frame(path: str) -> pd.DataFrame:
+    """Every inference of ``path`` as a pandas DataFrame, with DuckDB SQL."""
+    import duckdb
+
+    con = duckdb.connect()
+    columns = ", ".join(f"{name}: '{kind}'" for name, kind in _DUCK_COLUMNS.items())
+    con.execute(
+        "CREATE TEMP TABLE events AS SELECT row_number() OVER () AS line, * "
+        f"FROM read_ndjson(?, columns = {{{columns}}})",
+        [path],
+    )
+    con.execute(f"CREATE TEMP TABLE requests AS {_duck_side('endpointInput')}")
+    con.execute(f"CREATE TEMP TABLE responses AS {_duck_side('endpointOutput')}")
+    con.execute(
+        f"""CREATE TEMP TABLE inputs AS
+        SELECT line, idx, string_split(item, ',') AS v FROM ({_duck_items("requests", _CSV)})
+        UNION ALL
+        SELECT line, idx, json_extract_string(item, '$.features[*]') AS v
+        FROM ({_duck_items("requests", _JSONL)})
+        UNION ALL
+        SELECT line, idx, json_extract_string(item, '$.features[*]') AS v
+        FROM ({_duck_items("requests", "application/json", "instances")})"""
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE outputs AS
+        SELECT line, idx, CAST(item AS DOUBLE) AS output_0, NULL::DOUBLE AS score,
+               NULL::BIGINT AS predicted_label FROM ({_duck_items("responses", _CSV)})
+        UNION ALL
+        SELECT line, idx, NULL, CAST(item ->> '$.score' AS DOUBLE), NULL
+        FROM ({_duck_items("responses", _JSONL)})
+        UNION ALL
+        SELECT line, idx, NULL, CAST(item ->> '$.score' AS DOUBLE),
+               CAST(item ->> '$.predicted_label' AS BIGINT)
+        FROM ({_duck_items("responses", "application/json", "predictions")})"""
+    )
+    width = _duck_one(con, "SELECT max(len(v)) FROM inputs")
+    numeric = [
+        _duck_one(con, f"SELECT count(v[{i}]) = count(TRY_CAST(v[{i}] AS DOUBLE)) FROM inputs")
+        for i in range(1, width + 1)
+    ]
+    features = ", ".join(
+        f"CAST(v[{i + 1}] AS DOUBLE) AS input_{i}" if number else f"v[{i + 1}] AS input_{i}"
+        for i, number in enumerate(numeric)
+    )
+    base = "coalesce(nullif(eventMetadata.inferenceId, ''), eventMetadata.eventId)"
+    return con.execute(
+        f"""SELECT CASE WHEN count(*) OVER (PARTITION BY line) > 1
+                        THEN {base} || '_' || CAST(idx AS VARCHAR) ELSE {base} END
+                   AS partner_inference_id,
+                   CAST(eventMetadata.inferenceTime AS TIMESTAMPTZ) AS inference_timestamp,
+                   {features}, output_0, score, predicted_label
+            FROM inputs FULL JOIN outputs USING (line, idx) LEFT JOIN events USING (line)
+            ORDER BY line, idx"""
+    ).df()
+
+
+def _duck_one(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    row = con.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def duckdb_path(path: str) -> Result:
+    """``read_ndjson`` and SQL (``string_split``, ``json_extract``, ``unnest``, joins) → pandas."""
+    frame = duckdb_frame(path)
+    return len(frame), len(frame.columns)
 
 
 # 7. ours_dataframe -----------------------------------------------------------------------------
@@ -354,6 +483,7 @@ PATHS: dict[str, Callable[[str], Result]] = {
     "naive_stdlib": naive_stdlib,
     "pandas_idiomatic": pandas_idiomatic,
     "polars": polars,
+    "duckdb": duckdb_path,
     "ours_dataframe": ours_dataframe,
 }
 

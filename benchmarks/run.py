@@ -1,13 +1,20 @@
 """Time arthur_capture against the other ways to read a capture file, each in its own process.
 
-    python benchmarks/run.py --size-mb 100 [--repeat 3] [--json OUT.json]
+    python benchmarks/run.py --size-mb 100 [--repeat 3] [--generator mixed] [--json OUT.json]
     python benchmarks/run.py --smoke            # ~1 MB, for CI: checks counts, not speed
 
-Generates a capture file with ``benchmarks/generate.py`` (or takes ``--input FILE``), then runs
-every path as a fresh child process and measures its whole wall time (interpreter start
-included) and its peak RSS (``os.wait4``). Prints the machine, a Markdown table and the cold
-start of the command line; ``--json`` writes the same as JSON. Exits 1 when a path fails or
-produces a different number of inferences than ``arthur-capture convert``.
+Generates a capture file with ``benchmarks/generate.py`` (``--generator ours``: numeric
+features; ``mixed``: ``generate.py --mixed-text``, CSV bodies mixing words and numbers), or
+takes ``--input FILE``, then runs every path as a fresh child process over that same file and
+measures its whole wall time (interpreter start included) and its peak RSS (``os.wait4``: the
+largest single process of the child's tree, so per process for ``--jobs``). The peers are
+polars and DuckDB; ours are ``convert`` (default options), ``convert --jobs 1`` and
+``--jobs <cores>`` (skipped, with a note, while ``convert --help`` has no ``--jobs``),
+``convert --schema MODEL`` (``benchmarks/generated.model.json``, or
+``generated-mixed.model.json`` for the mixed generator) and ``to_dataframe``. Prints the
+machine, a Markdown table with ratios to ``orjson_only`` and to polars, and the cold start of
+the command line; ``--json`` writes the same as JSON. Exits 1 when a path fails or produces a
+different number of inferences than ``arthur-capture convert``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 PATHS_SCRIPT = HERE / "paths.py"
 GENERATE_SCRIPT = HERE / "generate.py"
-HEAVY_MODULES = ("pandas", "pyarrow", "boto3", "botocore", "httpx", "requests", "polars")
+HEAVY_MODULES = (
+    "pandas",
+    "pyarrow",
+    "boto3",
+    "botocore",
+    "httpx",
+    "requests",
+    "polars",
+    "duckdb",
+)
 
 #: (name, what it does); the order of the table.
 PATHS: tuple[tuple[str, str], ...] = (
@@ -38,11 +54,24 @@ PATHS: tuple[tuple[str, str], ...] = (
     ("naive_stdlib", "json + csv modules, a dict per inference, then pd.DataFrame"),
     ("pandas_idiomatic", "pd.read_json(lines=True), per-row apply, explode, DataFrame"),
     ("polars", "pl.read_ndjson + expressions (json_decode, split, explode, joins)"),
-    ("ours_convert", "arthur-capture convert FILE -o OUT (Arthur JSON lines)"),
+    ("duckdb", "DuckDB read_ndjson + SQL (string_split, json_extract, unnest, joins) -> pandas"),
+    ("ours_convert", "arthur-capture convert FILE -o OUT, default options (Arthur JSON lines)"),
+    ("ours_convert_jobs1", "arthur-capture convert --jobs 1 FILE -o OUT"),
+    ("ours_convert_jobs_all", "arthur-capture convert --jobs <cores> FILE -o OUT"),
+    ("ours_convert_schema", "arthur-capture convert --schema MODEL.json FILE -o OUT"),
     ("ours_dataframe", "arthur_capture.to_dataframe(FILE)"),
 )
 REFERENCE = "ours_convert"
 BASELINE = "orjson_only"
+PEER = "polars"
+#: ``--generator`` -> (``generate.py`` options, the Arthur model every generated record fits).
+GENERATORS: dict[str, tuple[tuple[str, ...], Path]] = {
+    "ours": ((), HERE / "generated.model.json"),
+    "mixed": (("--mixed-text",), HERE / "generated-mixed.model.json"),
+}
+#: Peers run only when their module imports in the children's interpreter.
+PEER_MODULES = {"polars": "polars", "duckdb": "duckdb"}
+JOBS_PATHS = ("ours_convert_jobs1", "ours_convert_jobs_all")
 
 
 @dataclass
@@ -73,6 +102,7 @@ class PathResult:
     records_per_s: float | None = None
     mb_per_s: float | None = None
     ratio_to_orjson_only: float | None = None
+    ratio_to_polars: float | None = None
     check: str = ""
 
 
@@ -154,7 +184,15 @@ def describe_machine() -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "versions": {
             dist: _version(dist)
-            for dist in ("arthur-capture", "orjson", "pydantic", "pandas", "pyarrow", "polars")
+            for dist in (
+                "arthur-capture",
+                "orjson",
+                "pydantic",
+                "pandas",
+                "pyarrow",
+                "polars",
+                "duckdb",
+            )
         },
     }
 
@@ -176,11 +214,26 @@ def _count_lines(path: Path) -> int:
     return count
 
 
-def measure_path(name: str, data: Path, work: Path) -> tuple[Run, dict[str, int]]:
+def convert_options(schema: Path | None) -> dict[str, list[str]]:
+    """The ``convert`` rows: name -> the options they add to ``convert FILE -o OUT``."""
+    options = {
+        "ours_convert": [],
+        "ours_convert_jobs1": ["--jobs", "1"],
+        "ours_convert_jobs_all": ["--jobs", str(os.cpu_count() or 1)],
+    }
+    if schema is not None:
+        options["ours_convert_schema"] = ["--schema", str(schema)]
+    return options
+
+
+def measure_path(
+    name: str, data: Path, work: Path, converts: dict[str, list[str]]
+) -> tuple[Run, dict[str, int]]:
     """One run of one path over ``data``; the run and what it reported."""
-    if name == "ours_convert":
+    if name in converts:
         out = work / "converted.jsonl"
-        run = run_child([*cli_command(), "convert", str(data), "-o", str(out)])
+        argv = [*cli_command(), "convert", *converts[name], str(data), "-o", str(out)]
+        run = run_child(argv)
         counts = {"records": _count_lines(out)} if run.returncode == 0 else {}
         out.unlink(missing_ok=True)
         return run, counts
@@ -188,31 +241,67 @@ def measure_path(name: str, data: Path, work: Path) -> tuple[Run, dict[str, int]
     return run, _parse_counts(run.stdout) if run.returncode == 0 else {}
 
 
-def polars_available() -> bool:
-    """Whether polars imports in the interpreter the children use."""
-    probe = subprocess.run(
-        [sys.executable, "-c", "import polars"], capture_output=True, check=False, env=child_env()
+def module_available(module: str) -> bool:
+    """Whether ``module`` imports in the interpreter the children use."""
+    probe = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        check=False,
+        env=child_env(),
     )
     return probe.returncode == 0
 
 
+def convert_has_jobs() -> bool:
+    """Whether ``arthur-capture convert`` has a ``--jobs`` option (issue 12, item 2)."""
+    probe = subprocess.run(  # noqa: S603
+        [*cli_command(), "convert", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=child_env(),
+    )
+    return "--jobs" in probe.stdout
+
+
+def skip_reasons(names: list[str], schema: Path | None) -> dict[str, str]:
+    """Why a path cannot run here (a missing peer, no ``--jobs`` yet, no model); name -> note."""
+    reasons: dict[str, str] = {}
+    for name, module in PEER_MODULES.items():
+        if name in names and not module_available(module):
+            reasons[name] = f"{module} is not importable (pip install {module})"
+    if any(name in names for name in JOBS_PATHS) and not convert_has_jobs():
+        for name in JOBS_PATHS:
+            reasons[name] = "`arthur-capture convert --help` has no --jobs option yet"
+    if "ours_convert_schema" in names and schema is None:
+        reasons["ours_convert_schema"] = "no Arthur model for --input: pass --schema MODEL.json"
+    return reasons
+
+
 def measure_all(
-    data: Path, work: Path, names: list[str], repeat: int, warmup: Path
+    data: Path,
+    work: Path,
+    names: list[str],
+    repeat: int,
+    warmup: Path,
+    schema: Path | None = None,
 ) -> list[PathResult]:
     """Every path ``repeat`` times, round-robin; the median wall and the largest peak RSS."""
     results = {name: PathResult(name, desc) for name, desc in PATHS if name in names}
-    if "polars" in results and not polars_available():
-        results["polars"].skipped = "polars is not importable (pip install polars)"
-        print("note: skipping polars: it is not importable here", file=sys.stderr)
+    for name, reason in skip_reasons(names, schema).items():
+        if name in results:
+            results[name].skipped = reason
+            print(f"note: skipping {name}: {reason}", file=sys.stderr)
+    converts = convert_options(schema)
     active = [r for r in results.values() if r.skipped is None]
     for result in active:  # compile .pyc files and load the page cache, untimed
-        measure_path(result.name, warmup, work)
+        measure_path(result.name, warmup, work, converts)
     rss: dict[str, list[float]] = {r.name: [] for r in active}
     for _ in range(repeat):
         for result in active:
             if result.error is not None:
                 continue
-            run, counts = measure_path(result.name, data, work)
+            run, counts = measure_path(result.name, data, work, converts)
             if run.returncode != 0:
                 tail = run.stderr.strip().splitlines()[-3:]
                 result.error = f"exit {run.returncode}: " + " | ".join(tail)
@@ -238,6 +327,8 @@ def check_and_rate(results: list[PathResult], size_bytes: int, lines: int) -> li
     expected_columns = frame.columns if frame is not None else None
     baseline = by_name.get(BASELINE)
     base_wall = baseline.wall_s if baseline is not None else None
+    peer = by_name.get(PEER)
+    peer_wall = peer.wall_s if peer is not None and not peer.error else None
     problems: list[str] = []
     for result in results:
         if result.skipped:
@@ -252,6 +343,8 @@ def check_and_rate(results: list[PathResult], size_bytes: int, lines: int) -> li
         result.mb_per_s = size_bytes / 1e6 / result.wall_s
         if base_wall:
             result.ratio_to_orjson_only = result.wall_s / base_wall
+        if peer_wall:
+            result.ratio_to_polars = result.wall_s / peer_wall
         if result.name == BASELINE:
             ok = result.lines == lines
             result.check = f"{result.lines} lines" + ("" if ok else f" MISMATCH (file has {lines})")
@@ -319,24 +412,28 @@ def _fmt(value: float | None, spec: str) -> str:
 def markdown_table(results: list[PathResult]) -> str:
     """The results as a Markdown table."""
     lines = [
-        "| path | wall (s) | records/s | MB/s | peak RSS (MiB) | x orjson_only | output check |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        (
+            "| path | wall (s) | records/s | MB/s | peak RSS (MiB) | x orjson_only | x polars "
+            "| output check |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if r.skipped:
-            lines.append(f"| `{r.name}` | — | — | — | — | — | skipped: {r.skipped} |")
+            lines.append(f"| `{r.name}` | — | — | — | — | — | — | skipped: {r.skipped} |")
             continue
         lines.append(
             f"| `{r.name}` | {_fmt(r.wall_s, '.2f')} | {_fmt(r.records_per_s, ',.0f')} "
             f"| {_fmt(r.mb_per_s, '.1f')} | {_fmt(r.peak_rss_mib, '.0f')} "
-            f"| {_fmt(r.ratio_to_orjson_only, '.1f')} | {r.check} |"
+            f"| {_fmt(r.ratio_to_orjson_only, '.1f')} | {_fmt(r.ratio_to_polars, '.2f')} "
+            f"| {r.check} |"
         )
     return "\n".join(lines)
 
 
-def generate(out: Path, size_mb: float, seed: int) -> None:
-    """Write a capture file with ``benchmarks/generate.py``."""
-    argv = [sys.executable, str(GENERATE_SCRIPT), str(out)]
+def generate(out: Path, size_mb: float, seed: int, generator: str = "ours") -> None:
+    """Write a capture file with ``benchmarks/generate.py`` (``generator``: see GENERATORS)."""
+    argv = [sys.executable, str(GENERATE_SCRIPT), str(out), *GENERATORS[generator][0]]
     subprocess.run(  # noqa: S603
         [*argv, "--size-mb", str(size_mb), "--seed", str(seed)],
         check=True,
@@ -351,7 +448,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="~1 MB, 3 cold-start runs (CI)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per path; the median counts")
     parser.add_argument("--cold-runs", type=int, default=10, help="cold-start runs per command")
+    parser.add_argument(
+        "--generator",
+        choices=sorted(GENERATORS),
+        default="ours",
+        help="ours: generate.py as it is; mixed: generate.py --mixed-text (default: ours)",
+    )
     parser.add_argument("--input", type=Path, help="time this plain .jsonl file instead")
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        help="the Arthur model of ours_convert_schema (default: the generator's model)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: temp)")
     parser.add_argument("--only", help="comma-separated path names (default: all)")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -372,13 +480,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def benchmark(args: argparse.Namespace, work: Path) -> int:
     """Generate (or take) the file, measure everything, report; the exit status."""
+    schema: Path | None = args.schema
     if args.input is not None:
         data = args.input.resolve()
     else:
-        data = work / f"capture-{args.size_mb:g}mb-seed{args.seed}.jsonl"
+        data = work / f"capture-{args.generator}-{args.size_mb:g}mb-seed{args.seed}.jsonl"
         if not data.exists():
             print(f"generating {data} ({args.size_mb:g} MB) …", file=sys.stderr)
-            generate(data, args.size_mb, args.seed)
+            generate(data, args.size_mb, args.seed, args.generator)
+        schema = schema or GENERATORS[args.generator][1]
     with data.open("rb") as handle:
         first_line = handle.readline()
     one_line = work / "one-line.jsonl"
@@ -387,7 +497,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
     lines = _count_lines(data)
 
     machine = describe_machine()
-    results = measure_all(data, work, args.names, args.repeat, one_line)
+    results = measure_all(data, work, args.names, args.repeat, one_line, schema)
     problems = check_and_rate(results, size, lines)
     cold = cold_start(one_line, work, args.cold_runs)
     imports = import_check()
@@ -404,13 +514,16 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
     )
     print(
         f"File: {data.name}: {size / 1e6:.1f} MB, {lines:,} lines (calls), "
-        f"{reference or 0:,} inferences (seed {args.seed}); median of {args.repeat} run(s), "
+        f"{reference or 0:,} inferences ("
+        + ("given file" if args.input else f"generator {args.generator}, seed {args.seed}")
+        + f"); median of {args.repeat} run(s), "
         "each path in a fresh process (interpreter start included)\n"
     )
     print(markdown_table(results))
     print(
         "\nrecords/s = the file's inferences / wall time; peak RSS = the child's ru_maxrss."
-        " polars runs multi-threaded, the others on one core."
+        " polars and DuckDB run multi-threaded, the others on one core (convert --jobs N on N)."
+        " x polars = wall / polars' wall in this run."
     )
     print(
         f"\nCold start (median of {cold['runs']}): `python -c pass` {cold['python_pass_ms']:.0f}"
@@ -436,6 +549,8 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
                 "size_bytes": size,
                 "size_mb_requested": None if args.input else args.size_mb,
                 "seed": None if args.input else args.seed,
+                "generator": None if args.input else args.generator,
+                "schema": None if schema is None else str(schema),
                 "lines": lines,
                 "inferences": reference,
             },

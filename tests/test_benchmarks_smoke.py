@@ -1,8 +1,11 @@
 """The benchmark runner works end to end on a small file: counts, not speed.
 
-Runs ``benchmarks/run.py --smoke`` (a ~1 MB generated file, one run per path) in a subprocess
-and checks that every path produced as many inferences as ``arthur-capture convert``. Timings
-are never asserted: they depend on the machine.
+Runs ``benchmarks/run.py --smoke`` (a ~1 MB generated file, one run per path) in a subprocess,
+once per generator (``ours``, and ``mixed``: CSV bodies mixing words and numbers), and checks
+that every path ran and produced as many inferences as ``arthur-capture convert``. A path may
+be skipped only for a stated reason: a peer that is not installed (polars and DuckDB are in the
+dev extra, so they run in CI) or the ``--jobs`` rows while ``convert`` has no ``--jobs``.
+Timings are never asserted: they depend on the machine.
 """
 
 from __future__ import annotations
@@ -23,9 +26,15 @@ ALL_PATHS = [
     "naive_stdlib",
     "pandas_idiomatic",
     "polars",
+    "duckdb",
     "ours_convert",
+    "ours_convert_jobs1",
+    "ours_convert_jobs_all",
+    "ours_convert_schema",
     "ours_dataframe",
 ]
+PEERS = {"polars": "polars", "duckdb": "duckdb"}
+JOBS_PATHS = {"ours_convert_jobs1", "ours_convert_jobs_all"}
 RESULT_FIELDS = {
     "name",
     "wall_s",
@@ -34,19 +43,30 @@ RESULT_FIELDS = {
     "records_per_s",
     "peak_rss_mib",
     "ratio_to_orjson_only",
+    "ratio_to_polars",
     "check",
 }
 
 
-@pytest.fixture(scope="module")
+def _convert_has_jobs() -> bool:
+    script = Path(sys.executable).parent / "arthur-capture"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "arthur_capture"]
+    probe = subprocess.run(  # noqa: S603 - our own interpreter and command
+        [*command, "convert", "--help"], capture_output=True, text=True, check=False
+    )
+    return "--jobs" in probe.stdout
+
+
+@pytest.fixture(scope="module", params=["ours", "mixed"])
 def smoke(
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     if not RUNNER.exists():  # an sdist carries tests but not benchmarks/
         pytest.skip("benchmarks/run.py is not in this tree")
     work = tmp_path_factory.mktemp("bench")
     out = work / "results.json"
-    argv = [sys.executable, str(RUNNER), "--smoke", "--repeat", "1"]
+    argv = [sys.executable, str(RUNNER), "--smoke", "--repeat", "1", "--generator", request.param]
     proc = subprocess.run(  # noqa: S603 - our own interpreter and script
         [*argv, "--workdir", str(work), "--json", str(out)],
         capture_output=True,
@@ -74,17 +94,21 @@ def test_every_path_matches_ours(smoke: tuple[subprocess.CompletedProcess[str], 
     assert report["ok"] is True, report["problems"]
     assert report["smoke"] is True
     assert report["problems"] == []
+    assert report["file"]["generator"] in {"ours", "mixed"}
     results = {r["name"]: r for r in report["results"]}
     assert list(results) == ALL_PATHS
     expected = results["ours_convert"]["records"]
     assert expected > 0
     assert expected == report["file"]["inferences"]
     assert results["orjson_only"]["lines"] == report["file"]["lines"] > 0
-    polars_installed = importlib.util.find_spec("polars") is not None
+    missing = {name for name, module in PEERS.items() if importlib.util.find_spec(module) is None}
+    if not _convert_has_jobs():
+        missing |= JOBS_PATHS
     for name, result in results.items():
         assert set(result) >= RESULT_FIELDS, name
-        if name == "polars" and not polars_installed:
+        if name in missing:  # skipped, with the reason in the table
             assert result["skipped"], result
+            assert result["check"] == "skipped", result
             continue
         assert result["skipped"] is None, result
         assert result["error"] is None, result
@@ -92,11 +116,12 @@ def test_every_path_matches_ours(smoke: tuple[subprocess.CompletedProcess[str], 
         assert result["peak_rss_mib"] is not None, result
         assert result["records_per_s"] is not None, result
         assert result["ratio_to_orjson_only"] is not None, result
+        if "polars" not in missing:
+            assert result["ratio_to_polars"] is not None, result
         if name != "orjson_only":
             assert result["records"] == expected, (name, result)
     dataframes = ["naive_stdlib", "pandas_idiomatic", "ours_dataframe"]
-    if polars_installed:
-        dataframes.append("polars")
+    dataframes += [name for name in PEERS if name not in missing]
     assert len({results[name]["columns"] for name in dataframes}) == 1
 
 
@@ -107,7 +132,7 @@ def test_report_describes_machine_and_cold_start(
     report = json.loads(out.read_text(encoding="utf-8"))
     machine = report["machine"]
     assert {"cpu", "cores", "python", "versions"} <= set(machine)
-    assert {"orjson", "pandas", "polars"} <= set(machine["versions"])
+    assert {"orjson", "pandas", "polars", "duckdb"} <= set(machine["versions"])
     cold = report["cold_start"]
     assert {"python_pass_ms", "convert_one_line_ms", "convert_overhead_ms", "runs"} <= set(cold)
     imports = report["import_check"]
