@@ -84,7 +84,13 @@ class RecordMapper(Protocol):
     """
 
     types_values: bool
-    """Whether the mapper types values itself, so CSV fields reach it as text."""
+    """Whether the mapper types values itself, so CSV fields reach it as text.
+
+    A mapper may also have ``map_call(call, checked)``, which maps a whole call at once: it
+    returns the call's outcomes exactly as ``checked(record, call)`` (the reader's check of
+    the partner ID, then :meth:`map`, a :class:`~arthur_capture.records.Reject` for an error)
+    gives them for each of ``call.iter_records()``.
+    """
 
     def map(self, record: InferenceRecord) -> InferenceRecord:
         """The record as it should be emitted.
@@ -346,6 +352,9 @@ class CaptureReader:
         else:
             if self.mapper is None and call.longest_id <= MAX_PARTNER_ID_LENGTH:
                 return call
+            map_call = getattr(self.mapper, "map_call", None)
+            if map_call is not None:  # the whole call at once: what _checked gives for each
+                return replace(call, outcomes=map_call(call, self._checked))
             outcomes = tuple(self._checked(r, call) for r in call.iter_records())
             return replace(call, outcomes=outcomes)
         return Reject(
