@@ -271,11 +271,13 @@ class Parallel:
                 )
             if result.records:
                 with Path(result.output).open("rb") as part:
-                    if json_array and writer.count == 0:
+                    first = writer.count == 0
+                    # counted before the copy: a copy cut short (a closed pipe) still sent some
+                    writer.count += result.records
+                    if json_array and first:
                         part.read(2)  # the first item's ",\n" becomes the array's "["
                         out.write(b"[")
                     shutil.copyfileobj(part, out, _COPY_CHUNK)
-                writer.count += result.records
             if rejects is not None and result.rejected:
                 with Path(result.rejects).open("rb") as part:
                     try:
