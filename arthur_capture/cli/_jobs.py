@@ -44,8 +44,8 @@ import orjson
 from arthur_capture.cli import _common
 from arthur_capture.errors import CaptureError, Reason, SourceError
 from arthur_capture.reading import Ledger, Named
-from arthur_capture.reading._ledger import MAX_DUPLICATE_EXAMPLES
-from arthur_capture.records import InferenceRecord, Reject, partner_inference_id
+from arthur_capture.reading._duplicates import SeenIds
+from arthur_capture.records import InferenceRecord, Reject
 from arthur_capture.storage._atomic import critical
 
 if TYPE_CHECKING:
@@ -249,7 +249,8 @@ class Parallel:
             OSError: ``out`` or ``rejects`` cannot be written (the caller names it).
         """
         ledger = Ledger(sources=1)
-        seen: dict[str, int] = {}
+        seen = SeenIds()
+        seen.begin(self.path)
         tasks = [
             _Task(
                 self.options,
@@ -288,7 +289,7 @@ class Parallel:
                         raise _common.cannot_write(rejects_name, exc) from exc
             if result.rejected:
                 dead.rejected = True
-            _count_repeats(result.ids, self.path, seen, ledger)
+            _count_repeats(result.ids, seen, ledger)
             for name in (result.output, result.rejects, result.ids):
                 Path(name).unlink(missing_ok=True)
             ledger.add(result.ledger)
@@ -298,40 +299,17 @@ class Parallel:
         return ledger
 
 
-def _count_repeats(ids: str, name: str, seen: dict[str, int], ledger: Ledger) -> None:
+def _count_repeats(ids: str, seen: SeenIds, ledger: Ledger) -> None:
     """Count the repeats among a range's partner IDs as the reader counts them for one source."""
-    examples = ledger.duplicate_examples
     with Path(ids).open("rb") as listed:
         for line in listed:
             entry = orjson.loads(line)
-            where = entry[0] << 32  # a new int object per call, as the reader's
             if len(entry) == 3:
-                base, count = entry[1], entry[2]
-                pids: Iterable[str] = (
-                    (base,)
-                    if count == 1
-                    else (partner_inference_id(base, i, count) for i in range(count))
-                )
+                repeats = seen.note(entry[0], entry[1], entry[2])
             else:
-                pids = entry[1]
-            repeats: list[tuple[str, int]] = []
-            setdefault = seen.setdefault
-            for pid in pids:
-                first = setdefault(pid, where)
-                if first is not where:
-                    repeats.append((pid, first))
-            if not repeats:
-                continue
-            ledger.duplicate_partner_ids += len(repeats)
-            repeat_at = f"{name}:{entry[0]}"
-            for pid, first in repeats[: max(0, MAX_DUPLICATE_EXAMPLES - len(examples))]:
-                examples.append(
-                    {
-                        "partner_inference_id": pid,
-                        "first": f"{name}:{first >> 32}",
-                        "repeat": repeat_at,
-                    }
-                )
+                repeats = seen.note_each(entry[0], enumerate(entry[1]))
+            if repeats:
+                seen.tally(repeats, entry[0], ledger)
 
 
 @contextlib.contextmanager
@@ -519,7 +497,9 @@ def _listed(
         if isinstance(item, Reject):
             if item.reason is Reason.TOO_MANY_BLANK_LINES:
                 result.stopped = True
-        elif item.outcomes is None:
+        elif item.outcomes is None or all(
+            isinstance(outcome, InferenceRecord) for outcome in item.outcomes
+        ):
             ids.write(orjson.dumps([item.line_number + lines, item.base_id, item.count]) + b"\n")
         else:
             pids = [o.partner_inference_id for o in item.outcomes if isinstance(o, InferenceRecord)]

@@ -6,9 +6,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arthur_capture import (
     CaptureReader,
+    CountMismatchError,
     InferenceRecord,
     Lines,
     Named,
@@ -206,3 +209,59 @@ def test_strict_stops_at_a_duplicate() -> None:
     assert isinstance(first, InferenceRecord)
     with pytest.raises(RejectedError, match="duplicate_partner_id"):
         next(stream)
+
+
+class _RefuseOdd:
+    """A mapper that refuses every record whose first value is odd (a per-inference reject)."""
+
+    types_values = False
+
+    def map(self, record: InferenceRecord) -> InferenceRecord:
+        if int(next(iter(record.inputs.values()))) % 2:
+            raise CountMismatchError("odd")
+        return record
+
+
+# IDs chosen to collide every way: a base and its numbered IDs, read both ways
+_IDS = ("a", "a_0", "a_1", "a_2", "a_01", "a_1_0", "b", "b_0", "a_")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    calls=st.lists(
+        st.tuples(st.sampled_from(_IDS), st.lists(st.integers(0, 9), min_size=1, max_size=4)),
+        max_size=12,
+    ),
+    mapper=st.sampled_from([None, _Keep(), _RefuseOdd()]),
+    split=st.integers(0, 12),
+)
+def test_repeats_are_exactly_those_of_a_plain_dict_of_every_id(
+    calls: list[tuple[str, list[int]]], mapper: Any, split: int
+) -> None:
+    """The compact store (a base per numbered call) finds exactly the repeats a dict does."""
+    lines = [
+        _line(f"e{n}", inference_id=i, data="\n".join(map(str, rows)))
+        for n, (i, rows) in enumerate(calls)
+    ]
+    sources = [Named(_file(*lines[:split]), "one"), Named(_file(*lines[split:]), "two")]
+    options: dict[str, Any] = {} if mapper is None else {"mapper": mapper}
+    every = CaptureReader(**options).read(*sources)
+    seen: dict[str, str] = {}
+    expected: list[tuple[int, int, str]] = []  # line, index, first place
+    for record in every.records:
+        where = f"{record.source}:{record.line_number}"
+        first = seen.setdefault(record.partner_inference_id, where)
+        if first != where:
+            expected.append((record.line_number, record.index, first))
+    assert every.ledger.duplicate_partner_ids == len(expected)
+    assert [
+        (e["first"], e["repeat"].rsplit(":", 1)[1]) for e in every.ledger.duplicate_examples
+    ] == [(first, str(line)) for line, _, first in expected[:MAX_DUPLICATE_EXAMPLES]]
+    rejected = CaptureReader(reject_duplicates=True, **options).read(*sources)
+    got = [
+        (r.line_number, r.index, r.message.rsplit(" at ", 1)[1])
+        for r in rejected.rejects
+        if r.reason is Reason.DUPLICATE_PARTNER_ID
+    ]
+    assert got == expected
+    assert rejected.ledger.balanced
