@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from hypothesis import given, settings
 
 from arthur_capture import Call, CaptureReader, InferenceRecord, Ledger, Reject, read_records
 from arthur_capture.decoders import text_csv
+from arthur_capture.sinks import dataframe
 from arthur_capture.sinks.dataframe import records_to_dataframe, to_dataframe
 from arthur_capture.sinks.jsonl import arthur_json, call_json
 from tests.strategies import CaptureFile, capture_files
@@ -29,16 +33,41 @@ def _independent(records: list[InferenceRecord]) -> pd.DataFrame:
         outputs.update(dict.fromkeys(record.outputs))
     columns: dict[str, Any] = {
         "partner_inference_id": pd.Series(
-            [r.partner_inference_id for r in records], dtype=object
-        ).infer_objects(),
-        "inference_timestamp": pd.to_datetime(
-            pd.Series([r.inference_timestamp for r in records], dtype=object), utc=True
+            [r.partner_inference_id for r in records], dtype=pd.StringDtype("python")
+        ),
+        "inference_timestamp": pd.Series(
+            [pd.Timestamp(r.inference_timestamp).tz_convert("UTC") for r in records],
+            dtype="datetime64[ns, UTC]",
         ),
     }
     for name in [*inputs, *(n for n in outputs if n not in inputs)]:
         values = [r.inputs.get(name, r.outputs.get(name)) for r in records]
-        columns[name] = pd.Series(values, dtype=object).infer_objects()
+        columns[name] = _independent_column(values)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _independent_column(values: list[Any]) -> pd.Series:
+    """The dtype rules of to_dataframe's docstring, one value at a time."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    gaps = len(present) < len(values)
+    if kinds == {int} and all(-(2**63) <= v < 2**63 for v in present):
+        return pd.Series(values, dtype="Int64" if gaps else "int64")
+    if kinds and kinds <= {int, float} and float in kinds:
+        try:
+            return pd.Series([float("nan") if v is None else float(v) for v in values])
+        except OverflowError:
+            pass
+    if kinds == {bool}:
+        return pd.Series(values, dtype="boolean" if gaps else "bool")
+    if kinds == {str}:
+        return pd.Series(values, dtype=pd.StringDtype("python"))
+    if kinds and all(isinstance(v, datetime) for v in present):
+        return pd.Series(
+            [None if v is None else pd.Timestamp(v).tz_convert("UTC") for v in values],
+            dtype="datetime64[ns, UTC]",
+        )
+    return pd.Series(values, dtype=object)
 
 
 def _check(source: Any) -> None:
@@ -65,6 +94,71 @@ def test_fixtures_found() -> None:
 @settings(max_examples=100)
 def test_generated_files(file: CaptureFile) -> None:
     _check(file.data)
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_fixture_typed_in_small_chunks(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values typed chunk by chunk (a few rows each) give the frame typed all at once."""
+    monkeypatch.setattr(dataframe, "_CHUNK_ROWS", 2)
+    _check(path)
+
+
+@given(capture_files(max_events=6))
+@settings(max_examples=100)
+def test_generated_files_typed_in_small_chunks(file: CaptureFile) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dataframe, "_CHUNK_ROWS", 1)
+        _check(file.data)
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _benchmark_file(mixed: bool) -> bytes:
+    """A small file from ``benchmarks/generate.py`` (the benchmark's own generator)."""
+    spec = importlib.util.spec_from_file_location("_generate", BENCHMARKS / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = io.BytesIO()
+    module.generate(out, 300_000, seed=11, mixed=mixed)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("chunk", [65_536, 1_000])
+@pytest.mark.parametrize("mixed", [False, True], ids=["default", "mixed-text"])
+def test_benchmark_generator_files(
+    mixed: bool, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame equals the record path on the benchmark's files, with and without a schema."""
+    monkeypatch.setattr(dataframe, "_CHUNK_ROWS", chunk)
+    data = _benchmark_file(mixed)
+    _check(data)
+    model = BENCHMARKS / ("generated-mixed.model.json" if mixed else "generated.model.json")
+    result = read_records(data, schema=model)
+    fast, rejects, ledger = to_dataframe(data, schema=model, provenance=True)
+    slow = records_to_dataframe(result.records, schema=model, provenance=True)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert (rejects, ledger) == (result.rejects, result.ledger)
+    assert len(fast) == ledger.records > 1_000
+
+
+MODELS = sorted((FIXTURES / "arthur").glob("*.model.json"))
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.name)
+@pytest.mark.parametrize("chunk", [65_536, 2])
+def test_fixtures_with_their_schema(
+    model: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typed by a schema, the frame equals the record path's, with the same rejects."""
+    monkeypatch.setattr(dataframe, "_CHUNK_ROWS", chunk)
+    data = model.with_name(model.name.replace(".model.json", ".jsonl"))
+    result = read_records(data, schema=model)
+    fast, rejects, ledger = to_dataframe(data, schema=model)
+    pd.testing.assert_frame_equal(fast, records_to_dataframe(result.records, schema=model))
+    assert (rejects, ledger) == (result.rejects, result.ledger)
 
 
 @pytest.mark.parametrize("path", CAPTURES[:10], ids=lambda p: str(p.relative_to(FIXTURES)))

@@ -225,3 +225,42 @@ def test_a_compact_csv_side_is_filed_as_one_run_of_values() -> None:
     assert list(frame["output_0"][:3]) == [0, 1, 2]
     assert list(frame["output_1"][:3]) == [0.0, 0.5, 1.0]
     pd.testing.assert_frame_equal(frame, records_to_dataframe(call.records()))
+
+
+def _json_line(event_id: str, request: object, response: object) -> bytes:
+    side = {"observedContentType": "application/json", "encoding": "JSON"}
+    doc = {
+        "captureData": {
+            "endpointInput": {**side, "data": json.dumps(request)},
+            "endpointOutput": {**side, "data": json.dumps(response)},
+        },
+        "eventMetadata": {"eventId": event_id, "inferenceTime": TIME},
+        "eventVersion": "0",
+    }
+    return json.dumps(doc).encode() + b"\n"
+
+
+def test_a_regular_side_is_filed_as_one_group_and_a_ragged_one_by_rows() -> None:
+    """Rows of one width, or maps with the same keys in order, go in one step."""
+    regular = {"predictions": [{"score": i / 10, "label": i} for i in range(5)]}
+    ragged = {"predictions": [{"score": 0.5}, {"label": 1, "score": 0.1}]}
+    data = _json_line("m", [[i, i] for i in range(5)], regular)
+    data += _json_line("g", [[1], [2, 3]], ragged)
+    calls = [c for c in CaptureReader().iter_calls(data) if isinstance(c, Call)]
+    assert len(calls) == 2
+    columns = _Columns(provenance=False)
+    columns.add_call(calls[0])
+    assert [g.count for g in columns.groups[0].values()] == [5]
+    assert [g.count for g in columns.groups[1].values()] == [5]
+    columns.add_call(calls[1])
+    assert {k: g.count for k, g in columns.groups[0].items()} == {2: 6, 1: 1}
+    assert {k: g.count for k, g in columns.groups[1].items()} == {
+        ("score", "label"): 5,
+        ("score",): 1,
+        ("label", "score"): 1,
+    }
+    frame = columns.frame()
+    expected = records_to_dataframe([r for c in calls for r in c.records()])
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame["label"].dtype == "Int64"
+    assert list(frame["label"].astype(object)) == [0, 1, 2, 3, 4, pd.NA, 1]
