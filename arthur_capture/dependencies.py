@@ -17,7 +17,7 @@ from arthur_capture.errors import MissingDependencyError
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["EXTRAS", "available", "require"]
+__all__ = ["EXTRAS", "available", "install_command", "missing_message", "require"]
 
 EXTRAS: Final = {
     "numpy": "pandas",
@@ -25,13 +25,30 @@ EXTRAS: Final = {
     "pyarrow": "parquet",
     "httpx": "arthur",
     "tenacity": "arthur",
-    "tqdm": "arthur",
     "pyspark": "spark",
     "boto3": "aws",
     "botocore": "aws",
     "aws_lambda_powertools": "lambda",
+    "altair": "report",
+    "vl_convert": "report",
 }
-"""Top-level module → the extra of ``arthur-capture`` that installs it."""
+"""Top-level module → the extra of ``arthur-capture`` that installs it (the one mapping)."""
+
+
+def install_command(module: str) -> str:
+    """The ``pip install`` that adds ``module``: ``pip install "arthur-capture[parquet]"``.
+
+    Double quotes, so that the line runs as shown in POSIX shells, PowerShell and cmd.exe.
+    A module of no extra is named itself (``pip install "name"``).
+    """
+    top = module.partition(".")[0]
+    extra = EXTRAS.get(top)
+    return f'pip install "arthur-capture[{extra}]"' if extra else f'pip install "{top}"'
+
+
+def missing_message(module: str, purpose: str) -> str:
+    """One sentence: ``{purpose} needs {module}: pip install "arthur-capture[extra]"``."""
+    return f"{purpose} needs {module.partition('.')[0]}: {install_command(module)}"
 
 
 def available(module: str) -> bool:
@@ -55,7 +72,4 @@ def require(module: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        top = module.partition(".")[0]
-        extra = EXTRAS.get(top, top)
-        msg = f"{purpose} needs {top}: pip install 'arthur-capture[{extra}]'"
-        raise MissingDependencyError(msg) from exc
+        raise MissingDependencyError(missing_message(module, purpose)) from exc

@@ -4,15 +4,17 @@
 The zip is dist/arthur-capture-lambda.zip (deploy/template*.yaml's CodeUri); ``python3 dev.py
 lambda-zip`` runs this script in the project's environment.
 
-The zip holds arthur-capture with its ``arthur`` extra (httpx, tenacity, tqdm), its core (pydantic,
+The zip holds arthur-capture with its ``arthur`` extra (httpx, tenacity), its core (pydantic,
 orjson) and aws-lambda-powertools, as wheels for the Lambda runtime (CPython 3.12, x86_64,
 manylinux2014) whatever machine builds it: ``pip install --target --platform --only-binary``.
 
 Left out on purpose: boto3, botocore, s3transfer, urllib3, python-dateutil and six. The Lambda
 Python runtime ships them (and AWS keeps them patched); nothing in the zip requires them as a
-wheel dependency, and any that slips in is removed. Kept: jmespath. Powertools requires it, and
-although the runtime's boto3 brings a copy, that copy is an implementation detail of the runtime:
-the zip carries its own (about 100 kB; botocore works with it too).
+wheel dependency, and any that slips in is removed. Also left out: rich and what it brings
+(pygments, markdown-it-py, mdurl), which only the command line imports. Kept: jmespath.
+Powertools requires it, and although the runtime's boto3 brings a copy, that copy is an
+implementation detail of the runtime: the zip carries its own (about 100 kB; botocore works
+with it too).
 
 ``--engine`` adds the ``parquet`` extra (pyarrow) for ``ARTHUR_CAPTURE_SINK=engine``; pyarrow
 makes the zip far larger (see the closing note of the build), so it is opt-in.
@@ -37,6 +39,8 @@ DEFAULT_OUT = ROOT / "dist" / "arthur-capture-lambda.zip"
 
 # What the Lambda Python runtime already has (boto3 and its own dependencies).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "six")
+# What only the command line uses (its tables and progress): the handler never imports it.
+COMMAND_LINE_ONLY = ("rich", "pygments", "markdown_it", "markdown_it_py", "mdurl")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -58,14 +62,14 @@ def _pip(*args: str) -> None:
 
 def _is_runtime_provided(path: Path) -> bool:
     name = path.name.lower()
-    for module in RUNTIME_PROVIDED:
+    for module in (*RUNTIME_PROVIDED, *COMMAND_LINE_ONLY):
         if name == module or name.startswith((f"{module}-", f"python_{module}-")):
             return True
     return False
 
 
 def _prune(build: Path) -> list[str]:
-    """Remove what the runtime provides, byte-code caches and console scripts; say what went."""
+    """Remove what the runtime has or only the CLI uses, byte-code caches, console scripts."""
     removed = []
     for path in sorted(build.iterdir()):
         if _is_runtime_provided(path):

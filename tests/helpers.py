@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arthur_capture import CaptureSide, InferenceRecord
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 UPLOAD_TIME = datetime(2024, 1, 19, 19, 27, 57, tzinfo=UTC)
 """The inference time of :func:`upload_record`'s records."""
@@ -44,3 +51,34 @@ def upload_record(
         source="capture.jsonl",
         line_number=i + 1,
     )
+
+
+_MEASURED_LAUNCHER = """
+import json, os, subprocess, sys
+
+with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
+    child = subprocess.Popen([sys.executable, "-m", "arthur_capture", *sys.argv[3:]], stdout=out,
+                             stderr=err)
+    _, status, usage = os.wait4(child.pid, 0)  # reap it ourselves, for its resource usage
+print(json.dumps({"status": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
+def run_cli_measured(folder: Path, *args: str) -> tuple[int, float, Path, str]:
+    """Run the CLI in a child; its exit status, peak RSS in MiB, stdout file and stderr text.
+
+    A small launcher process starts the CLI and reaps it with ``wait4``: Linux counts the RSS a
+    process had before ``exec`` in ``ru_maxrss``, so a child of the large pytest process would
+    report pytest's size.
+    """
+    out, err = folder / "stdout", folder / "stderr"
+    launched = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", _MEASURED_LAUNCHER, str(out), str(err), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    child = json.loads(launched.stdout)
+    return child["status"], child["maxrss_kib"] / 1024, out, err.read_text(encoding="utf-8")

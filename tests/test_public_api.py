@@ -515,7 +515,8 @@ LAYER_IMPORTS = {
     "spark": {"core", "dependencies", "storage", "arthur", "sinks"},
     "testing": {"core", "dependencies", "arthur"},
     "aws": {"core", "dependencies", "storage", "arthur", "sinks"},
-    "cli": {"core", "dependencies", "storage", "arthur", "sinks", "aws"},
+    "report": {"core", "dependencies", "storage", "arthur", "sinks"},
+    "cli": {"core", "dependencies", "storage", "arthur", "sinks", "aws", "report"},
     "dependencies": {"core"},
 }
 

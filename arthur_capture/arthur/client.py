@@ -1,6 +1,6 @@
 """Send inferences to Arthur's v3 API: chunked, retried, and accounted for record by record.
 
-Install with ``pip install 'arthur-capture[arthur]'`` (httpx, tenacity, tqdm, pyarrow). This
+Install with ``pip install 'arthur-capture[arthur]'`` (httpx, tenacity; pyarrow for Parquet). This
 module is not imported by ``import arthur_capture``; import it yourself::
 
     from arthur_capture.arthur import ArthurClient
@@ -143,6 +143,7 @@ __all__ = [
     "Secret",
     "UploadInterrupted",
     "UploadResult",
+    "insecure_host",
 ]
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,8 @@ class _TokenAuth(httpx.Auth):
         return f"_TokenAuth({REDACTED!r})"
 
 
-def _base_url(host: str, *, allow_insecure: bool) -> str:
+def _split_host(host: str) -> urllib.parse.SplitResult:
+    """``host`` as a URL (``https://`` added to a bare host name)."""
     text = host.strip().rstrip("/")
     if not text:
         raise ValueError("the Arthur host is empty")
@@ -179,12 +181,31 @@ def _base_url(host: str, *, allow_insecure: bool) -> str:
     parsed = urllib.parse.urlsplit(text)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValueError(f"the Arthur host {host!r} is not an http(s) URL or host name")
+    return parsed
+
+
+def insecure_host(host: str) -> str | None:
+    """The host name when ``host`` is plain ``http`` to a host that is not loopback.
+
+    Such a host gets the token unencrypted: :class:`ArthurClient` refuses it unless
+    ``allow_insecure``. ``None`` for ``https``, loopback, and a host that is no URL at all
+    (the client says what is wrong with it).
+    """
+    try:
+        parsed = _split_host(host)
+    except ValueError:
+        return None
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return parsed.hostname if parsed.scheme == "http" and not loopback else None
+
+
+def _base_url(host: str, *, allow_insecure: bool) -> str:
+    parsed = _split_host(host)
     if parsed.username or parsed.password:
         raise ValueError("the Arthur host must not hold credentials")
     if parsed.query or parsed.fragment:
         raise ValueError("the Arthur host must not hold a query or fragment")
-    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-    if parsed.scheme == "http" and not (loopback or allow_insecure):
+    if insecure_host(host) is not None and not allow_insecure:
         msg = (
             f"refusing to send the token over plain http to {parsed.hostname}; use https "
             "(or allow_insecure=True)"
@@ -447,8 +468,32 @@ class ArthurClient:
             or ("its answer is not JSON" if body is None and answer.body.strip() else None),
         )
 
+    def fetch_model(self) -> dict[str, Any]:
+        """The model as Arthur answers ``GET /models/{id}?expand=attributes``.
+
+        Its fields (``id``, ``partner_model_id``, ``is_batch``…) and ``attributes``, every
+        string in it redacted of the token. :meth:`ModelSchema.from_json
+        <arthur_capture.arthur.schema.ModelSchema.from_json>` reads it, and so does
+        ``--schema`` on the command line once it is written to a file.
+
+        Raises:
+            ArthurAuthError: 401/403.
+            ArthurAPIError: 404 (no such model) or another status that is not retried.
+            ArthurUnavailableError: Retries ran out.
+            SchemaError: The answer is not a JSON object.
+        """
+        answer = self._call(
+            "GET", "?expand=attributes", what=f"model {self.model_id}", attempts=Attempts()
+        )
+        body, problem = self._body(answer)
+        if problem is not None or not isinstance(body, dict):
+            why = problem or "it is not a JSON object"
+            raise SchemaError(f"Arthur's answer for model {self.model_id!r} is not a model: {why}")
+        model: dict[str, Any] = self._redacted(body)
+        return model
+
     def fetch_schema(self) -> ModelSchema:
-        """The model's schema: ``GET /models/{id}?expand=attributes``.
+        """The model's schema: ``GET /models/{id}?expand=attributes`` (:meth:`fetch_model`).
 
         Raises:
             ArthurAuthError: 401/403.
@@ -456,13 +501,7 @@ class ArthurClient:
             ArthurUnavailableError: Retries ran out.
             SchemaError: The answer holds no usable model schema.
         """
-        answer = self._call(
-            "GET", "?expand=attributes", what=f"model {self.model_id}", attempts=Attempts()
-        )
-        body, problem = self._body(answer)
-        if problem is not None or not isinstance(body, dict):
-            raise SchemaError(f"Arthur's answer for model {self.model_id!r} is not a model")
-        return ModelSchema.from_json(body)
+        return ModelSchema.from_json(self.fetch_model())
 
     def send_capture_file(
         self, body: bytes, *, filename: str, content_type: str = "application/jsonlines"
@@ -855,6 +894,16 @@ class ArthurClient:
             return {self._cleaned(k): self._cleaned(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._cleaned(v) for v in value]
+        return value
+
+    def _redacted(self, value: Any) -> Any:
+        """A value from Arthur with every string in it redacted (keys too), none cut."""
+        if isinstance(value, str):
+            return self._secret.redact(value)
+        if isinstance(value, dict):
+            return {self._redacted(k): self._redacted(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redacted(v) for v in value]
         return value
 
     def _failures(self, failures: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arthur_capture.arthur.contract import RESERVED_NAMES, Stage, ValueType
 from arthur_capture.errors import SchemaError
@@ -65,6 +65,12 @@ class Attribute(_Loose):
     implicit: bool | None = None
     """Whether Arthur derives the attribute itself (e.g. the negative-class probability)."""
 
+    @field_validator("categorical", mode="before")
+    @classmethod
+    def _null_is_not_categorical(cls, value: Any) -> Any:
+        """Arthur may answer ``"categorical": null`` for an attribute that is not."""
+        return False if value is None else value
+
 
 class _ModelDocument(_Loose):
     id: str | None = None
@@ -103,6 +109,12 @@ class ModelSchema:
             raise SchemaError(f"the model schema is not valid JSON: {exc}") from exc
         if isinstance(value, dict) and "data" in value and "attributes" not in value:
             value = value["data"]  # a paginated attributes response
+        if isinstance(value, dict) and value.get("attributes") is None and "id" in value:
+            msg = (
+                "the model schema is a model without its attributes "
+                "(Arthur adds them when asked with ?expand=attributes)"
+            )
+            raise SchemaError(msg)
         try:
             if isinstance(value, list):
                 return cls.from_attributes(Attribute.model_validate(a) for a in value)

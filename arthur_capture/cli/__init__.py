@@ -1,13 +1,16 @@
 """The ``arthur-capture`` command: preview, convert, validate, upload and export capture files.
 
 One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod:`.upload`,
-:mod:`.export`, and :mod:`.check_config`, :mod:`.check_triggers` for the AWS deployment), and what
+:mod:`.export`, :mod:`.schema` (a model's attributes fetched from Arthur), and
+:mod:`.check_config`, :mod:`.check_triggers` for the AWS deployment), and what
 they share in :mod:`._common`.
 
 Exit status: 0 when nothing was rejected, 1 when something was (good records are
 still written), 2 for usage and I/O errors (a file or stdout that cannot be written
 included), 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped the command. Errors go
 to stderr as one sentence. Files are written whole or not at all (:mod:`._outputs`).
+A command whose optional extra is not installed exits 2 with one line naming the
+``pip install`` that adds it, before it reads or writes anything.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from arthur_capture.cli import (
     convert,
     export,
     preview,
+    report,
+    schema,
     upload,
     validate,
 )
@@ -33,11 +38,12 @@ from arthur_capture.cli._common import (
     UsageError,
     common_parser,
 )
-from arthur_capture.errors import CaptureError
+from arthur_capture.dependencies import EXTRAS, available, missing_message
+from arthur_capture.errors import CaptureError, MissingDependencyError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["build_parser", "main"]
 
@@ -61,7 +67,18 @@ _COMMANDS = {
     "convert": _Command(convert.HELP, convert.configure, convert.run, None, convert.uses_stdout),
     "validate": _Command(validate.HELP, validate.configure, validate.run),
     "upload": _Command(upload.HELP, upload.configure, upload.run, upload.DESCRIPTION),
+    "schema": _Command(
+        schema.HELP,
+        schema.configure,
+        schema.run,
+        schema.DESCRIPTION,
+        schema.uses_stdout,
+        reads_captures=False,
+    ),
     "export": _Command(export.HELP, export.configure, export.run, export.DESCRIPTION),
+    "report": _Command(
+        report.HELP, report.configure, report.run, report.DESCRIPTION, report.uses_stdout
+    ),
     "check-config": _Command(
         check_config.HELP,
         check_config.configure,
@@ -125,11 +142,44 @@ def _complain(message: str) -> None:
     print(f"arthur-capture: {message}", file=sys.stderr)
 
 
+def _extras_needed(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """``(module, what needs it)`` for each optional module these arguments will import."""
+    command = args.command
+    if command == "convert" and args.format == "parquet":
+        yield "pyarrow", "convert --format parquet"
+    if command == "export":
+        yield "pyarrow", "export"
+        if str(args.output).startswith("s3://"):
+            yield "boto3", "export to s3://"
+    if command == "upload":
+        yield from ((module, "upload") for module in ("httpx", "tenacity"))
+    if command == "schema":
+        yield from ((module, "schema") for module in ("httpx", "tenacity"))
+    if command == "report":
+        yield from ((module, "report") for module in ("altair", "vl_convert"))
+    if any(str(f).startswith("s3://") for f in getattr(args, "files", ())):
+        yield "boto3", f"{command} of s3:// locations"
+
+
+def _check_extras(args: argparse.Namespace) -> None:
+    """Stop before any work when an optional module the command needs is not installed.
+
+    Raises:
+        MissingDependencyError: Naming the ``pip install`` that adds the module.
+    """
+    for module, what in _extras_needed(args):
+        if not available(module):
+            raise MissingDependencyError(missing_message(module, what))
+
+
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    name = "arthur-capture"
     try:
         args = parser.parse_args(argv)
+        name = args.command
         command = _COMMANDS[args.command]
+        _check_extras(args)
         if sys.stdout is None and command.uses_stdout(args):
             raise OutputError("cannot write to stdout: it is closed", stdout=True)
         status = command.run(args)
@@ -139,8 +189,16 @@ def _run(argv: Sequence[str] | None) -> int:
             _outputs.drop_stdout()
         _complain(_outputs.described(exc, str(exc)))
         return EXIT_USAGE
+    except MissingDependencyError as exc:  # an extra's module, imported through require()
+        _complain(_outputs.described(exc, exc.message))
+        return EXIT_USAGE
     except CaptureError as exc:
         _complain(_outputs.described(exc, exc.message))
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:  # an extra's module, imported directly
+        if (exc.name or "").partition(".")[0] not in EXTRAS:
+            raise
+        _complain(_outputs.described(exc, missing_message(exc.name or "", name)))
         return EXIT_USAGE
     except BrokenPipeError:
         _outputs.drop_stdout()

@@ -39,6 +39,7 @@ __all__ = [
     "UsageError",
     "cannot_write",
     "common_parser",
+    "counted",
     "input_sources",
     "load_schema",
     "local_inputs",
@@ -80,6 +81,18 @@ def cannot_write(target: str | None, exc: OSError) -> OutputError:
     if target is None or target == "-":
         return OutputError(f"cannot write to stdout: {exc.strerror or exc}", stdout=True)
     return OutputError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def write_summary(summary: IO[bytes], target: str | None, document: dict[str, Any]) -> None:
+    """Write ``--summary``'s JSON object (one line) to ``summary``, the file named ``target``.
+
+    Raises:
+        OutputError: It cannot be written (one sentence, :func:`cannot_write`).
+    """
+    try:
+        summary.write(dumps_json(document) + b"\n")
+    except OSError as exc:
+        raise cannot_write(target, exc) from exc
 
 
 class Parser(argparse.ArgumentParser):
@@ -340,17 +353,28 @@ def open_out(path: str | None) -> Iterator[IO[bytes]]:
         raise
 
 
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless the number is one (``1 line``, ``2 lines``)."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def summary_line(ledger: Ledger) -> str:
-    """The ledger in one line, as every command prints it."""
-    reasons = ", ".join(f"{k}={v}" for k, v in sorted(ledger.rejects_by_reason.items()))
+    """The ledger in one line: the one wording of the counts every command prints.
+
+    ``LINES: EVENTS, BLANK, REJECTED LINES; RECORDS, REJECTED INFERENCES[; by reason: ...]``,
+    for example ``10 lines: 8 events, 1 blank, 1 rejected; 6 records, 6 inferences rejected;
+    by reason: invalid_json=1, invalid_value=5``. Every count is always there (the reasons only
+    when something was rejected), so the line reads the same for every command and file.
+    """
     text = (
-        f"{ledger.lines} lines: {ledger.events} events, {ledger.blank_lines} blank, "
-        f"{ledger.rejected_lines} rejected; {ledger.records} records"
+        f"{counted(ledger.lines, 'line')}: {counted(ledger.events, 'event')}, "
+        f"{ledger.blank_lines} blank, {ledger.rejected_lines} rejected; "
+        f"{counted(ledger.records, 'record')}, "
+        f"{counted(ledger.rejected_inferences, 'inference')} rejected"
     )
-    if ledger.rejected_inferences:
-        text += f", {ledger.rejected_inferences} inferences rejected"
-    if reasons:
-        text += f" (rejects: {reasons})"
+    if ledger.rejects_by_reason:
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(ledger.rejects_by_reason.items()))
+        text += f"; by reason: {reasons}"
     return text
 
 

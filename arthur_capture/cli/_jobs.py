@@ -49,7 +49,7 @@ from arthur_capture.records import InferenceRecord, Reject
 from arthur_capture.storage._atomic import critical
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from multiprocessing.pool import Pool
 
     from arthur_capture.reading import CaptureReader
@@ -238,10 +238,12 @@ class Parallel:
         rejects: IO[bytes] | None,
         rejects_name: str | None,
         dead: _common.DeadLetters,
+        progress: Callable[[int], None] | None = None,
     ) -> Ledger:
         """Convert every range, copying the parts to ``out`` and ``rejects`` in input order.
 
         Sets ``writer.count`` to the records written and ends a JSON array with ``writer``.
+        ``progress`` is told the bytes of each range as its part is copied out.
 
         Raises:
             SourceError: The file cannot be read.
@@ -262,7 +264,8 @@ class Parallel:
             )
             for i, (start, end, lines) in enumerate(self.ranges)
         ]
-        for result in self.pool.imap(_convert_range, tasks):
+        results = self.pool.imap(_convert_range, tasks)
+        for (start, end, _), result in zip(self.ranges, results, strict=False):
             if result.error is not None:
                 kind, message = result.error
                 if kind == "source":
@@ -293,6 +296,8 @@ class Parallel:
             for name in (result.output, result.rejects, result.ids):
                 Path(name).unlink(missing_ok=True)
             ledger.add(result.ledger)
+            if progress is not None:
+                progress(end - start)
             if result.stopped:
                 break
         writer.close()

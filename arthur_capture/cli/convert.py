@@ -11,15 +11,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from arthur_capture._json import dumps_json
-from arthur_capture.cli import _common, _jobs, _outputs
+from arthur_capture.cli import _common, _jobs, _outputs, _progress
 from arthur_capture.errors import CaptureError, ParquetError, RejectedError
 from arthur_capture.records import Call, InferenceRecord, Reject
 from arthur_capture.sinks.jsonl import InferenceWriter, call_json
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import IO
 
     from arthur_capture.arthur.schema import ModelSchema
@@ -124,9 +123,14 @@ def run(args: argparse.Namespace) -> int:
             "the model is a batch model: Arthur needs --batch-id for its inferences"
         )
     _check_outputs(args)
-    calls = reader.iter_calls(*_common.input_sources(args))
-    ledger: Ledger = calls.ledger
-    with _outputs.Outputs() as outputs, _jobs.parallel(args) as split:
+    sources = _common.input_sources(args)
+    with (
+        _outputs.Outputs() as outputs,
+        _jobs.parallel(args) as split,
+        _progress.tracking("convert", args.files, sources, writes_stdout=uses_stdout(args)) as bar,
+    ):
+        calls = reader.iter_calls(*bar.sources(sources))
+        ledger: Ledger = calls.ledger
         writer: InferenceWriter | None = None
         if args.format == "parquet":
             target = Path(args.output)
@@ -141,17 +145,14 @@ def run(args: argparse.Namespace) -> int:
         if writer is None:
             files = _parquet(args, calls, dead, outputs, schema)
         elif split is not None:
-            ledger = _split(args, split, out, writer, rejects, dead)
+            ledger = _split(args, split, out, writer, rejects, dead, bar.advance)
         else:
             _json(args, calls, dead, writer)
         if summary is not None:
-            try:
-                summary.write(dumps_json(ledger.to_dict()) + b"\n")
-            except OSError as exc:
-                raise _common.cannot_write(args.summary, exc) from exc
+            _common.write_summary(summary, args.summary, ledger.to_dict())
         outputs.commit()
     if writer is None:
-        print(f"wrote {len(files)} Parquet file(s)", file=sys.stderr)
+        print(f"wrote {_common.counted(len(files), 'Parquet file')}", file=sys.stderr)
     print(_common.summary_line(ledger), file=sys.stderr)
     return _common.EXIT_REJECTS if dead.rejected else _common.EXIT_OK
 
@@ -244,6 +245,7 @@ def _split(
     writer: InferenceWriter,
     rejects: IO[bytes] | None,
     dead: _common.DeadLetters,
+    progress: Callable[[int], None],
 ) -> Ledger:
     """``--jobs``: the parts of the file converted by the workers, copied out in input order."""
     try:
@@ -254,6 +256,7 @@ def _split(
             rejects=rejects,
             rejects_name=args.rejects,
             dead=dead,
+            progress=progress,
         )
     except (CaptureError, BrokenPipeError, _common.UsageError):
         raise

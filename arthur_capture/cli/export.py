@@ -9,10 +9,10 @@ enter when creating the dataset in Arthur. ``--rejects`` and ``--summary`` are w
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from arthur_capture._json import dumps_json
-from arthur_capture.cli import _common, _outputs
+from arthur_capture.cli import _common, _outputs, _progress
 from arthur_capture.errors import CaptureError, ExportError, ParquetError, RejectedError
 from arthur_capture.records import Reject
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import argparse
 
     from arthur_capture.arthur.ground_truth import GroundTruth
+    from arthur_capture.reading import CaptureReader
 
 __all__ = ["DESCRIPTION", "HELP", "configure", "run"]
 
@@ -121,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
     ground_truth = _ground_truth(args.ground_truth) if args.ground_truth else None
     sources = _common.input_sources(args)
     result: EngineExport | None = None
-    with _outputs.Outputs() as outputs:
+    with (
+        _outputs.Outputs() as outputs,
+        _progress.tracking("export", args.files, sources) as bar,
+    ):
         dead = _common.DeadLetters(
             outputs.open(args.rejects, lambda: dead.rejected) if args.rejects else None,
             args.rejects,
@@ -138,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
                 ground_truth_name=args.ground_truth or "labels",
                 chunk_rows=args.chunk_rows,
                 on_reject=dead.write,
-                reader=reader,
+                reader=cast("CaptureReader", _progress.CountingReader(reader, bar))
+                if bar.enabled
+                else reader,
             )
         except RejectedError as exc:
             if isinstance(exc.reject, Reject):
@@ -149,17 +155,14 @@ def run(args: argparse.Namespace) -> int:
         except CaptureError:
             raise
         if summary is not None and result is not None:
-            try:
-                summary.write(dumps_json(result.summary()) + b"\n")
-            except OSError as exc:
-                raise _common.cannot_write(args.summary, exc) from exc
+            _common.write_summary(summary, args.summary, result.summary())
         outputs.commit()
     if result is None:
         return _common.EXIT_REJECTS
     for locator in result.locators:
         sys.stdout.buffer.write(dumps_json(locator.to_dict()) + b"\n")
     print(
-        f"wrote {len(result.files)} Parquet file(s) to {result.output}"
+        f"wrote {_common.counted(len(result.files), 'Parquet file')} to {result.output}"
         + (f", removed {len(result.removed)} stale" if result.removed else ""),
         file=sys.stderr,
     )

@@ -3,6 +3,12 @@
 The token comes only from the environment variable ``ARTHUR_ACCESS_TOKEN``, never from the
 command line (where ``ps`` and shell history would show it).
 
+Values are named by the model's attributes: from ``--schema MODEL.json``, or, without it, from
+Arthur itself (one ``GET /models/{id}?expand=attributes`` before anything is sent; when that
+fails, the upload stops with one sentence saying why and how to pass ``--schema``). Names
+such as ``input_0`` are never sent. Plain http to a host that is not loopback needs
+``--allow-insecure`` (and a warning says the token travels unencrypted).
+
 However the upload ends (done, a 401/403/404 mid-way, Ctrl-C, SIGTERM), it prints the whole
 account, and writes it as JSON with ``--summary FILE``: every record read is accepted,
 refused, possibly stored (sent; the answer was lost or unreadable, or the upload stopped while
@@ -17,8 +23,6 @@ answers did not add up; 2 for usage, I/O and authentication errors; 128 + N when
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import stat
 import sys
@@ -27,17 +31,24 @@ from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from arthur_capture._json import dumps_json
-from arthur_capture.cli import _outputs
-from arthur_capture.cli._common import input_sources, load_schema, local_inputs, reader_of
+from arthur_capture.cli import _arthur, _common, _outputs, _progress
+from arthur_capture.cli._common import (
+    UsageError,
+    input_sources,
+    load_schema,
+    local_inputs,
+    reader_of,
+)
 from arthur_capture.errors import RejectedError, SourceError
 from arthur_capture.reading import CaptureReader, Ledger
 from arthur_capture.reading._sources import name_of
 from arthur_capture.records import Reject
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator, Sequence
 
-    from arthur_capture.arthur import FailedRecord, UploadResult
+    from arthur_capture.arthur import FailedRecord, ModelSchema, UploadResult
     from arthur_capture.reading import Source
     from arthur_capture.records import InferenceRecord
 
@@ -57,33 +68,16 @@ HELP: Final = "send the inferences to Arthur (token from $ARTHUR_ACCESS_TOKEN)"
 """The one-line help of ``upload``."""
 DESCRIPTION: Final = (
     "Read capture files and send their inferences to Arthur's v3 API in chunks, "
-    "retrying 5xx, 429, timeouts and connection errors. The token is read from "
-    f"${TOKEN_ENV} only."
+    "retrying 5xx, 429, timeouts and connection errors. Values are named by the model's "
+    "attributes: from --schema, or else fetched from Arthur before anything is sent. The token "
+    f"is read from ${TOKEN_ENV} only."
 )
 """What ``upload --help`` says of it."""
 
 
-def _seconds(text: str) -> float:
-    """A positive, finite number of seconds (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        msg = f"must be a positive, finite number of seconds, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``upload`` (the reading options come from the common parser)."""
-    parser.add_argument(
-        "--host", help="Arthur's address, e.g. https://app.arthur.ai (default: $ARTHUR_HOST)"
-    )
-    parser.add_argument("--model-id", help="the Arthur model ID (default: $ARTHUR_MODEL_ID)")
-    parser.add_argument(
-        "--org-id", help="sent as Arthur-Organization-ID (default: $ARTHUR_ORGANIZATION_ID)"
-    )
+    _arthur.add_connection(parser)
     parser.add_argument("--batch-id", help="batch ID for every inference (batch models)")
     parser.add_argument(
         "--close-batch",
@@ -106,7 +100,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=_arthur.seconds,
         default=120.0,
         metavar="SECONDS",
         help="the longest one attempt of a request may take, from connecting to the last "
@@ -142,9 +136,11 @@ class _Feed:
     """Whether every line of every file was read."""
     position: tuple[int, int, int] | None = None
     """Where the last item came from: (files opened, its line number, lines read in all)."""
+    counted: Sequence[Source] | None = None
+    """The files as the reader reads them, counted for the progress bar (``None``: as they are)."""
 
     def __iter__(self) -> Iterator[InferenceRecord]:
-        stream = self.reader.iter_records(*self.files)
+        stream = self.reader.iter_records(*(self.files if self.counted is None else self.counted))
         self.ledger = stream.ledger
         try:
             for item in stream:
@@ -232,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.close_batch:
             check_id(args.batch_id, "batch ID")
+        _arthur.check_host(host, args)
         client = ArthurClient(
             host,
             token,
@@ -241,23 +238,51 @@ def run(args: argparse.Namespace) -> int:
             retry=RetryPolicy(attempts=args.attempts),
             timeout=httpx.Timeout(args.timeout, connect=min(10.0, args.timeout)),
             request_deadline=args.timeout,
+            allow_insecure=args.allow_insecure,
         )
+    except UsageError as exc:
+        return _fail(str(exc))
     except ValueError as exc:
         return _fail(f"{exc}.")
+    if schema is None:  # one GET, before anything is sent: never send input_0-style names
+        fetched = _fetched_schema(client)
+        if isinstance(fetched, str):
+            client.close()
+            return _fail(fetched)
+        if fetched.is_batch and not args.batch_id:
+            client.close()
+            return _fail("the model is a batch model: give --batch-id.")
+        reader = reader_of(args, fetched)
     feed = _Feed(reader, sources)
-    with client, _progress(disable=args.no_progress) as bar:
-        done = _upload(client, feed, args, bar)
-        bar.close()
+    with (
+        client,
+        _progress.tracking("upload", args.files, sources, disabled=args.no_progress) as bar,
+    ):
+        feed.counted = bar.sources(sources) if bar.enabled else None
+        done = _upload(client, feed, args)
     return _finish(done, feed, args)
 
 
-def _upload(client: Any, feed: _Feed, args: argparse.Namespace, bar: Any) -> _Run:
+def _fetched_schema(client: Any) -> ModelSchema | str:
+    """The model's schema from Arthur, or the one sentence saying why it could not be had."""
+    from arthur_capture.arthur import ArthurError  # noqa: PLC0415
+    from arthur_capture.errors import SchemaError  # noqa: PLC0415
+
+    try:
+        _, schema = _arthur.fetch_model(client)
+    except (ArthurError, SchemaError) as exc:
+        return _arthur.fetch_failure(exc, client, for_upload=True)
+    fetched: ModelSchema = schema
+    return fetched
+
+
+def _upload(client: Any, feed: _Feed, args: argparse.Namespace) -> _Run:
     """Send the records; how it ended (never raises for Arthur's answers or a signal)."""
     from arthur_capture.arthur import ArthurAPIError, ArthurError, UploadResult  # noqa: PLC0415
     from arthur_capture.arthur.errors import UploadInterrupted  # noqa: PLC0415
 
     try:
-        result = client.upload(feed, batch_id=args.batch_id, progress=bar.update)
+        result = client.upload(feed, batch_id=args.batch_id)
     except ArthurAPIError as exc:  # an upload's stopping error carries its account
         return _Run(exc.result or UploadResult(), EXIT_USAGE, "stopped", exc.message)
     except UploadInterrupted as exc:
@@ -299,15 +324,6 @@ def _finish(done: _Run, feed: _Feed, args: argparse.Namespace) -> int:
         document = _summary(done, feed, unread)
         _outputs.write_file(args.summary, dumps_json(document) + b"\n")
     return done.status
-
-
-def _progress(*, disable: bool) -> Any:
-    from tqdm import tqdm  # noqa: PLC0415
-
-    # disable=None: shown only when stderr is a terminal.
-    return tqdm(
-        desc="upload", unit="rec", file=sys.stderr, disable=True if disable else None, leave=False
-    )
 
 
 # ------------------------------------------------------------------------------ the account
@@ -384,17 +400,16 @@ def _report(
     """
     ledger = feed.ledger
     account = _account(result, ledger)
+    # the counts as every command words them, then Arthur's part in the same style
+    print(_common.summary_line(ledger), file=out)
     print(
-        f"read: {ledger.sources} file(s), {ledger.lines} line(s), {ledger.records} record(s), "
-        f"{len(feed.rejects)} reject(s)",
-        file=out,
-    )
-    print(
-        f"arthur: {account['accepted']} accepted, {account['refused']} refused, "
-        f"{account['possibly_stored']} possibly stored, {account['failed']} failed, "
-        f"{account['not_sent']} not sent of {account['read']} ({result.chunks} chunk(s), "
-        f"{result.requests} request(s), {result.retries} retry(ies), "
-        f"{result.failed_chunks} failed chunk(s))",
+        f"{_common.counted(account['read'], 'record')} to Arthur: {account['accepted']} accepted, "
+        f"{account['refused']} refused, {account['possibly_stored']} possibly stored, "
+        f"{account['failed']} failed, {account['not_sent']} not sent; "
+        f"{_common.counted(result.chunks, 'chunk')}, "
+        f"{_common.counted(result.requests, 'request')}, "
+        f"{result.retries} {'retry' if result.retries == 1 else 'retries'}, "
+        f"{_common.counted(result.failed_chunks, 'failed chunk')}",
         file=out,
     )
     for refusal in result.refusals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -45,13 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with open(args.schema, "rb") as handle:  # noqa: PTH123
-            schema = ModelSchema.from_json(handle.read())
+            data = handle.read()
+        schema = ModelSchema.from_json(data)
     except OSError as exc:
         print(f"local_arthur: cannot read {args.schema}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except CaptureError as exc:
         print(f"local_arthur: {exc.message}", file=sys.stderr)
         return 2
+    document = json.loads(data)  # a model's own fields are answered as they are
+    model = document if isinstance(document, dict) and "attributes" in document else None
     token = args.token or os.environ.get("ARTHUR_ACCESS_TOKEN")
     model_id = args.model_id or schema.model_id
     if not token or not model_id:
@@ -65,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             organization_id=args.org_id,
             port=args.port,
             strict_types=not args.lenient_types,
+            model=model,
         )
         server.start()
     except (OSError, ValueError) as exc:

@@ -64,7 +64,12 @@ class App(Protocol):
         """Larger bodies are not read."""
 
     def handle(
-        self, method: str, path: str, headers: Headers, body: bytes | Unreadable
+        self,
+        method: str,
+        path: str,
+        headers: Headers,
+        body: bytes | Unreadable,
+        query: str = "",
     ) -> Response | None:
         """The response to one request, or ``None`` to say nothing (the server is stopping)."""
 
@@ -121,8 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
-        path = urllib.parse.urlsplit(self.path).path
-        response = self.app.handle(method, path, self.headers, self._read_body())
+        url = urllib.parse.urlsplit(self.path)
+        response = self.app.handle(method, url.path, self.headers, self._read_body(), url.query)
         if response is None:
             return
         if response.drop:

@@ -6,7 +6,8 @@ It speaks Arthur's documented v3 contract (described in ``docs/upload.md``):
 JSON, multipart), ``/inferences/integrations/sagemaker_data_capture`` (a capture file,
 multipart, read with the library's reader; ``BASE64`` sides refused; 207 with failures
 carrying ``event_id`` and ``inference_index_in_event``), ground-truth ``PATCH`` and batch
-closing. It keeps what it accepted, keyed
+closing, and ``GET /models/{id}?expand=attributes`` (the model's fields and its attributes,
+as Arthur answers them). It keeps what it accepted, keyed
 by partner inference ID, and counts every arrival so tests can check "all arrived exactly
 once". Faults can be injected: 5xx, 429 with ``Retry-After``, slow answers, dropped
 connections, miscounted or short answers.
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
+import uuid
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from arthur_capture.arthur._secret import REDACTED, Secret
@@ -54,7 +56,7 @@ from arthur_capture.testing._state import RequestLog, Store
 
 if TYPE_CHECKING:
     from collections import Counter
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from http.server import ThreadingHTTPServer
 
     from arthur_capture.arthur.schema import ModelSchema
@@ -69,6 +71,28 @@ _DROPPED: Final = Response(0, drop=True)
 
 _Answer = tuple[int, dict[str, Any], int]
 """An endpoint's status, JSON answer, and the records (or rows) its body held."""
+
+ATTRIBUTE_DEFAULTS: Final[dict[str, Any]] = {
+    "id": None,
+    "name": None,
+    "label": None,
+    "value_type": None,
+    "stage": None,
+    "position": None,
+    "categorical": False,
+    "min_range": None,
+    "max_range": None,
+    "monitor_for_bias": False,
+    "categories": None,
+    "bins": None,
+    "is_unique": False,
+    "is_positive_predicted_attribute": False,
+    "attribute_link": None,
+    "gt_class_link": None,
+    "implicit": False,
+}
+"""Every field of an attribute in Arthur's model answer, with the value of one not set."""
+_CREATED: Final = "2024-01-01T00:00:00.000000Z"
 
 
 class LocalArthur:
@@ -87,6 +111,9 @@ class LocalArthur:
         max_records: More records in one request are refused with 413 (Arthur's guidance
             is fewer than 100,000).
         max_stored: Records kept at most; beyond, records are refused with 507.
+        model: Fields of the model answered to ``GET /models/{id}`` (``display_name``,
+            ``partner_model_id``, ``input_type``…) over the ones made up from the schema;
+            its ``attributes`` are always the schema's.
     """
 
     def __init__(
@@ -101,6 +128,7 @@ class LocalArthur:
         max_body_bytes: int = 64 * 1024 * 1024,
         max_records: int = 100_000,
         max_stored: int = 2_000_000,
+        model: Mapping[str, Any] | None = None,
     ) -> None:
         """Configure the server (call :meth:`start`, or use it as a context manager)."""
         if not 0 < max_body_bytes <= MAX_BODY_BYTES:
@@ -119,6 +147,7 @@ class LocalArthur:
         self.file_status = 207
         """Status answered for an accepted ``/inferences/file`` upload (207, or 201)."""
         self._port = port
+        self._model = {k: v for k, v in (model or {}).items() if k != "attributes"}
         self._checker = Checker(schema)
         self._store = Store()
         self._stop = threading.Event()
@@ -249,7 +278,12 @@ class LocalArthur:
     # ----------------------------------------------------------------- serving
 
     def handle(
-        self, method: str, path: str, headers: Headers, body: bytes | Unreadable
+        self,
+        method: str,
+        path: str,
+        headers: Headers,
+        body: bytes | Unreadable,
+        query: str = "",
     ) -> Response | None:
         """Serve one request: the response, or ``None`` to say nothing (the server is stopping).
 
@@ -274,7 +308,7 @@ class LocalArthur:
             return refused
         content_type = headers.get("Content-Type") or ""
         try:
-            status, answer, records = self._route(method, path, content_type, body)
+            status, answer, records = self._route(method, path, content_type, body, query)
         except RequestError as exc:
             self._log(method, path, exc.status, 0, kind)
             return Response(exc.status, {"message": exc.message})
@@ -302,7 +336,9 @@ class LocalArthur:
             return Response(403, {"message": "the token has no access to this organization"})
         return None
 
-    def _route(self, method: str, path: str, content_type: str, body: bytes) -> _Answer:
+    def _route(
+        self, method: str, path: str, content_type: str, body: bytes, query: str = ""
+    ) -> _Answer:
         if not path.startswith(_API):
             raise RequestError(404, "not found")
         parts = [urllib.parse.unquote(p) for p in path[len(_API) :].split("/")]
@@ -319,7 +355,7 @@ class LocalArthur:
             ),
             ("PATCH", ("inferences",)): lambda: self._patch_ground_truth(body),
             ("PATCH", ("ground_truth",)): lambda: self._patch_ground_truth(body),
-            ("GET", ()): self._get_model,
+            ("GET", ()): lambda: self._get_model(query),
         }
         endpoint = routes.get((method, rest))
         if endpoint is None:
@@ -452,10 +488,68 @@ class LocalArthur:
         counts = {"success": total - len(failures), "failure": len(failures), "total": total}
         return 207, {"counts": counts, "failures": failures}, total
 
-    def _get_model(self) -> _Answer:
-        attributes = [a.model_dump(mode="json", exclude_none=True) for a in self.schema.attributes]
-        answer = {"id": self.model_id, "is_batch": self.schema.is_batch, "attributes": attributes}
-        return 200, answer, 0
+    def model_document(self, *, attributes: bool = True) -> dict[str, Any]:
+        """The model as ``GET /models/{id}?expand=attributes`` answers it.
+
+        Arthur's model fields (``id``, ``partner_model_id``, ``input_type``, ``output_type``,
+        ``display_name``, ``description``, ``is_batch``, ``version_sequence_num``, ``status``,
+        ``created_at``, ``updated_at``: those given as ``model``, the others made up from the
+        schema), then ``attributes`` (without ``expand=attributes``: none), each with every
+        field Arthur answers, ``null`` or ``false`` when not set.
+        """
+        document: dict[str, Any] = {
+            "id": self.model_id,
+            "partner_model_id": self.model_id,
+            "input_type": _input_type(self.schema),
+            "output_type": _output_type(self.schema),
+            "display_name": self.model_id,
+            "description": None,
+            "is_batch": self.schema.is_batch,
+            "version_sequence_num": 1,
+            "status": "Ready",
+            "created_at": _CREATED,
+            "updated_at": _CREATED,
+        }
+        document.update(self._model)
+        document["id"] = self.model_id
+        document["is_batch"] = self.schema.is_batch
+        if attributes:
+            document["attributes"] = [
+                {
+                    **ATTRIBUTE_DEFAULTS,
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.model_id}/{a.name}")),
+                    **{
+                        key: value
+                        for key, value in a.model_dump(mode="json").items()
+                        if value is not None or key not in ATTRIBUTE_DEFAULTS
+                    },
+                }
+                for a in self.schema.attributes
+            ]
+        return document
+
+    def _get_model(self, query: str) -> _Answer:
+        expand = urllib.parse.parse_qs(query).get("expand", [])
+        wanted = {part.strip() for value in expand for part in value.split(",")}
+        return 200, self.model_document(attributes="attributes" in wanted), 0
+
+
+def _input_type(schema: ModelSchema) -> str:
+    inputs = {a.value_type for a in schema.attributes if a.stage == "PIPELINE_INPUT"}
+    if "UNSTRUCTURED_TEXT" in inputs:
+        return "NLP"
+    if "IMAGE" in inputs:
+        return "IMAGE"
+    return "TABULAR"
+
+
+def _output_type(schema: ModelSchema) -> str:
+    regression = all(
+        a.value_type == "FLOAT"
+        for a in schema.attributes
+        if a.stage in ("PREDICTED_VALUE", "GROUND_TRUTH", "GROUND_TRUTH_CLASS")
+    ) and not any(a.stage == "GROUND_TRUTH_CLASS" for a in schema.attributes)
+    return "REGRESSION" if regression else "MULTICLASS"
 
 
 def _multi_status(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -608,7 +608,7 @@ def test_retry_policy_is_checked() -> None:
 def test_import_arthur_capture_loads_no_http_client() -> None:
     code = (
         "import sys, arthur_capture\n"
-        "bad = {'httpx', 'tenacity', 'tqdm', 'arthur_capture.arthur',\n"
+        "bad = {'httpx', 'tenacity', 'arthur_capture.arthur',\n"
         "       'arthur_capture.local_arthur'}\n"
         "print(sorted(bad & set(sys.modules)))"
     )
@@ -716,8 +716,11 @@ def test_cli_upload_end_to_end(
     assert f"refused e-3 status=400 {captures}:4: " in out
     assert f"rejected {captures}:3 invalid_json" in out
     assert f"rejected {captures}:5 invalid_value" in out
-    assert "arthur: 3 accepted, 1 refused, 0 possibly stored, 0 failed, 0 not sent of 4" in out
-    assert "1 retry(ies)" in out
+    assert (
+        "4 records to Arthur: 3 accepted, 1 refused, 0 possibly stored, 0 failed, 0 not sent;"
+        in out
+    )
+    assert ", 1 retry, " in out
     for text in (out, err, caplog.text):
         assert TOKEN not in text
 
@@ -745,7 +748,10 @@ def test_cli_upload_all_accepted_exits_0(
     ]
     assert run(argv) == 0
     out = capsys.readouterr().out
-    assert "arthur: 5 accepted, 0 refused, 0 possibly stored, 0 failed, 0 not sent of 5" in out
+    assert (
+        "5 records to Arthur: 5 accepted, 0 refused, 0 possibly stored, 0 failed, 0 not sent;"
+        in out
+    )
     assert "batch b1 closed with 5 record(s)" in out
     assert arthur.batches["b1"]["total_record_count"] == 5
 

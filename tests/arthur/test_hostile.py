@@ -217,6 +217,20 @@ def write_captures(path: Path, n: int) -> Path:
     return path
 
 
+def model_beside(captures: Path) -> str:
+    """The model of :func:`capture_line`'s values, as a ``--schema`` file beside ``captures``.
+
+    ``upload`` without ``--schema`` would fetch it first (a GET this server does not serve).
+    """
+    path = captures.with_name("model.json")
+    attributes = [
+        {"name": "age", "stage": "PIPELINE_INPUT", "value_type": "FLOAT", "position": 0},
+        {"name": "score", "stage": "PREDICTED_VALUE", "value_type": "FLOAT", "position": 0},
+    ]
+    path.write_text(json.dumps({"id": MODEL, "attributes": attributes}))
+    return str(path)
+
+
 def cli(
     srv: HostileArthur,
     captures: Path,
@@ -228,6 +242,7 @@ def cli(
     argv = [sys.executable, "-m", "arthur_capture", "upload", str(captures)]
     argv += ["--host", srv.url, "--model-id", MODEL, "--chunk-size", str(CHUNK)]
     argv += ["--summary", str(summary), "--no-progress", "--attempts", "3", *extra]
+    argv += ["--schema", model_beside(captures)]
     env = {**os.environ, "ARTHUR_ACCESS_TOKEN": token}
     return subprocess.run(  # noqa: S603 - our own interpreter and package
         argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -265,9 +280,13 @@ def test_the_cli_loses_nothing_and_hides_no_duplicate(mode: str, tmp_path: Path)
     assert done.returncode == (2 if mode == "auth_midway" else 1)  # something in every mode
     lines = done.stdout.splitlines()
     read = 31 if mode == "auth_midway" else N  # the 401 stops the reading too
-    assert lines[0] == f"read: 1 file(s), {read} line(s), {read} record(s), 0 reject(s)"
+    assert lines[0] == (
+        f"{read} lines: {read} events, 0 blank, 0 rejected; {read} records, 0 inferences rejected"
+    )
     if mode in UNREADABLE:
-        assert lines[1].startswith(f"arthur: 0 accepted, 0 refused, {N} possibly stored, ")
+        assert lines[1].startswith(
+            f"{N} records to Arthur: 0 accepted, 0 refused, {N} possibly stored, "
+        )
     if mode == "chunk_400":
         assert (summary["outcome"], summary["stopped"]) == (
             "stopped",
@@ -314,6 +333,7 @@ def test_a_signal_mid_upload_prints_and_writes_the_whole_account(
         argv = [sys.executable, "-m", "arthur_capture", "upload", str(captures), "--host"]
         argv += [srv.url, "--model-id", MODEL, "--chunk-size", str(CHUNK), "--no-progress"]
         argv += ["--timeout", "60", "--summary", str(summary_path)]
+        argv += ["--schema", model_beside(captures)]
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and package
             argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -347,7 +367,7 @@ def test_a_signal_mid_upload_prints_and_writes_the_whole_account(
     possibly = [f["partner_inference_id"] for f in summary["failed"] if f["possibly_stored"]]
     assert possibly == IDS[20:30]
     assert summary["not_read"] == [{"file": str(captures), "lines": 14, "after_line": 31}]
-    assert f"arthur: {len(accepted)} accepted, {20 - len(accepted)} refused, 10 possibly " in out
+    assert f"Arthur: {len(accepted)} accepted, {20 - len(accepted)} refused, 10 possibly " in out
     assert f"not read: {captures}: 14 line(s) after line 31" in out
     assert leaks(out, err, summary_path.read_text()) == []
 
@@ -364,10 +384,10 @@ def test_a_wrong_token_is_one_line_per_chunk_and_names_what_was_not_read(
     assert srv.stored == {}
     why = "Arthur answered 401: the token is missing or wrong: the token is missing or wrong"
     assert done.stdout.splitlines() == [
-        "read: 1 file(s), 2 line(s), 2 record(s), 0 reject(s)",
+        "2 lines: 2 events, 0 blank, 0 rejected; 2 records, 0 inferences rejected",
         (
-            "arthur: 0 accepted, 0 refused, 0 possibly stored, 1 failed, 1 not sent of 2 "
-            "(1 chunk(s), 1 request(s), 0 retry(ies), 1 failed chunk(s))"
+            "2 records to Arthur: 0 accepted, 0 refused, 0 possibly stored, 1 failed, 1 not sent; "
+            "1 chunk, 1 request, 0 retries, 1 failed chunk"
         ),
         f"failed e-0 status=401 {captures}:1: {why}",
         f"not sent e-1 {captures}:2: {why}",
@@ -436,7 +456,7 @@ def test_a_huge_answer_is_cut_at_the_cap_with_bounded_memory(
     with HostileArthur(mode, TOKEN, model_id=MODEL, huge_bytes=size) as srv:
         argv = [sys.executable, "-m", "arthur_capture", "upload", str(captures), "--host"]
         argv += [srv.url, "--model-id", MODEL, "--chunk-size", str(CHUNK), "--no-progress"]
-        argv += ["--summary", str(summary_path)]
+        argv += ["--summary", str(summary_path), "--schema", model_beside(captures)]
         status, out, err, peak_mib = peak_rss_of(argv, env)
     assert status == 1, err
     assert "Traceback" not in err

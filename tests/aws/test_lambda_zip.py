@@ -98,6 +98,7 @@ def test_the_zip_leaves_out_what_the_runtime_has(lambda_zip: Path) -> None:
     assert {"arthur_capture", "aws_lambda_powertools", "httpx", "pydantic_core"} <= packages
     assert "jmespath" in packages  # powertools needs it; kept, see deploy/build.py
     assert not packages & RUNTIME_PROVIDED
+    assert not packages & {"rich", "pygments", "markdown_it", "mdurl"}  # the CLI's only
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert "pyarrow" not in packages  # only with --engine
 

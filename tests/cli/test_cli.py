@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ REJECT_KEYS = {"reason", "source", "line", "offset", "event_id", "index", "messa
 DEMO = FIXTURES / "demo" / "demo.jsonl"
 INVALID_JSON = FIXTURES / "invalid" / "invalid_json.jsonl"
 EXE = Path(sys.executable).parent / "arthur-capture"
+DEMO_SUMMARY = "10 lines: 10 events, 0 blank, 0 rejected; 14 records, 0 inferences rejected"
+"""The demo's counts, as every command words them (``_common.summary_line``)."""
 
 
 def expected_files() -> list[Path]:
@@ -175,7 +178,7 @@ def test_convert_writes_to_stdout_by_default(capsys: pytest.CaptureFixture[str])
     assert status == 0
     records = [json.loads(line) for line in captured.out.splitlines()]
     assert records == spec_of(DEMO)["records"]
-    assert captured.err.strip() == "10 lines: 10 events, 0 blank, 0 rejected; 14 records"
+    assert captured.err.strip() == DEMO_SUMMARY
 
 
 def test_convert_dash_means_stdout(capsys: pytest.CaptureFixture[str]) -> None:
@@ -224,7 +227,7 @@ def test_rejects_still_write_good_records_and_exit_1(
     assert status == 1
     assert len(read_jsonl(out)) == 2
     assert len(read_jsonl(dead)) == 5
-    assert "(rejects: invalid_json=5)" in err
+    assert err.rstrip().endswith("; by reason: invalid_json=5")
 
 
 def test_rejected_lines_replay_from_the_dead_letter_file(
@@ -288,7 +291,10 @@ def test_strict_preview_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 # preview
 
 
-def test_preview_shows_a_table_and_the_ledger(capsys: pytest.CaptureFixture[str]) -> None:
+def test_preview_shows_a_table_and_the_ledger(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     assert main(["preview", str(DEMO)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -303,8 +309,8 @@ def test_preview_shows_a_table_and_the_ledger(capsys: pytest.CaptureFixture[str]
         assert record["partner_inference_id"] not in out
     assert "crm-sync-20240311-0007_1" in out
     assert "2024-03-11T09:15:02+00:00" in out
-    assert "… 4 more record(s)" in out
-    assert "10 lines: 10 events, 0 blank, 0 rejected; 14 records" in out
+    assert "… 4 more records" in out
+    assert DEMO_SUMMARY in out
 
 
 def test_preview_limit(capsys: pytest.CaptureFixture[str]) -> None:
@@ -314,13 +320,16 @@ def test_preview_limit(capsys: pytest.CaptureFixture[str]) -> None:
     assert ids[0] in out
     assert ids[1] in out
     assert ids[2] not in out
-    assert "… 12 more record(s)" in out
+    assert "… 12 more records" in out
 
 
 def test_preview_lists_rejects_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", str(INVALID_JSON)]) == 1
     out = capsys.readouterr().out
-    assert "7 lines: 2 events, 0 blank, 5 rejected; 2 records (rejects: invalid_json=5)" in out
+    assert (
+        "7 lines: 2 events, 0 blank, 5 rejected; 2 records, 0 inferences rejected; "
+        "by reason: invalid_json=5"
+    ) in out
     assert f"rejected {INVALID_JSON}:2 invalid_json:" in out
     assert f"rejected {INVALID_JSON}:6 invalid_json:" in out
 
@@ -330,7 +339,7 @@ def test_preview_of_nothing_but_rejects(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["preview", str(source)]) == 1
     out = capsys.readouterr().out
     assert "(no records)" in out
-    assert "2 lines: 0 events, 0 blank, 2 rejected; 0 records" in out
+    assert "2 lines: 0 events, 0 blank, 2 rejected; 0 records, 0 inferences rejected" in out
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,13 +368,13 @@ def test_decoding_options(
     assert main(["convert", str(source)]) == 1
     without = capsys.readouterr()
     assert without.out == ""
-    assert f"(rejects: {reason_without}={spec['summary']['lines']})" in without.err
+    assert f"; by reason: {reason_without}={spec['summary']['lines']}" in without.err
 
     assert main(["convert", str(source), *flags]) == 0
     with_flags = capsys.readouterr()
     records = [json.loads(line) for line in with_flags.out.splitlines()]
     assert records == spec["records"]
-    assert "rejects:" not in with_flags.err
+    assert "by reason:" not in with_flags.err
 
 
 def test_content_type_is_repeatable_and_case_blind(capsys: pytest.CaptureFixture[str]) -> None:
@@ -445,8 +454,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def run_exe(*args: str) -> subprocess.CompletedProcess[bytes]:
     """Run the installed ``arthur-capture`` script."""
     assert EXE.is_file(), f"{EXE} is missing: install the project into the venv (pip install -e .)"
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # 80 wide when piped
     return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
-        [str(EXE), *args], capture_output=True, cwd=ROOT, check=False, timeout=120
+        [str(EXE), *args], capture_output=True, cwd=ROOT, check=False, timeout=120, env=env
     )
 
 
@@ -456,7 +466,7 @@ def test_installed_command_converts_the_demo() -> None:
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert records == spec_of(DEMO)["records"]
     assert done.stdout.endswith(b"\n")
-    assert done.stderr.decode().strip() == "10 lines: 10 events, 0 blank, 0 rejected; 14 records"
+    assert done.stderr.decode().strip() == DEMO_SUMMARY
 
 
 def test_installed_command_previews_the_demo() -> None:
@@ -465,7 +475,7 @@ def test_installed_command_previews_the_demo() -> None:
     out = done.stdout.decode("utf-8")
     assert out.startswith("partner_inference_id")
     assert "0f8c2a5e-3b71-4d9a-8e64-b2c7d1f9a305" in out
-    assert "10 lines: 10 events, 0 blank, 0 rejected; 14 records" in out
+    assert DEMO_SUMMARY in out
     assert done.stderr == b""
 
 

@@ -8,45 +8,22 @@ pytest's size. The inputs are generated into ``tmp_path``; nothing here is timed
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import run_cli_measured
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.slow
 
-_LAUNCHER = """
-import json, os, subprocess, sys
-
-with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
-    child = subprocess.Popen([sys.executable, "-m", "arthur_capture", *sys.argv[3:]], stdout=out,
-                             stderr=err)
-    _, status, usage = os.wait4(child.pid, 0)  # reap it ourselves, for its resource usage
-print(json.dumps({"status": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss}))
-"""
-
 
 def _run(tmp_path: Path, *args: str) -> tuple[int, float, Path, str]:
     """Run the CLI; its exit status, peak RSS in MiB, stdout file and stderr text."""
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
-    launched = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", _LAUNCHER, str(out), str(err), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=True,
-    )
-    child = json.loads(launched.stdout)
-    return child["status"], child["maxrss_kib"] / 1024, out, err.read_text(encoding="utf-8")
+    return run_cli_measured(tmp_path, *args)
 
 
 def _line(request: str, response: str, content_type: str, encoding: str) -> bytes:
@@ -92,7 +69,7 @@ def test_two_million_row_csv_call_converts_whole_in_bounded_memory(tmp_path: Pat
     output = tmp_path / "out.jsonl"
     status, peak, _, err = _run(tmp_path, "convert", str(capture), "-o", str(output))
     assert status == 0, err
-    assert "1 lines: 1 events, 0 blank, 0 rejected; 2000000 records" in err
+    assert "1 line: 1 event, 0 blank, 0 rejected; 2000000 records, 0 inferences rejected" in err
     assert _count_lines(output) == 2_000_000
     with output.open("rb") as handle:
         first = orjson.loads(handle.readline())
@@ -136,7 +113,7 @@ def test_a_60_mb_call_is_rejected_by_the_default_limit_without_parsing(tmp_path:
         str(rejects)
     )  # fmt: skip
     assert status == 1, err
-    assert "(rejects: too_many_inferences=1)" in err
+    assert "; by reason: too_many_inferences=1" in err
     (reject,) = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
     assert reject["reason"] == "too_many_inferences"
     assert reject["message"] == (
@@ -162,11 +139,11 @@ def test_preview_keeps_only_the_rejects_it_shows(tmp_path: Path) -> None:
     shown = out.read_text(encoding="utf-8").splitlines()
     assert shown[0] == "(no records)"
     assert shown[2] == (
-        f"{lines} lines: 0 events, 0 blank, {lines} rejected; 0 records "
-        f"(rejects: invalid_json={lines})"
+        f"{lines} lines: 0 events, 0 blank, {lines} rejected; 0 records, 0 inferences rejected; "
+        f"by reason: invalid_json={lines}"
     )
     assert [s.split(" invalid_json:")[0] for s in shown[3:8]] == [
         f"  rejected {capture}:{n}" for n in range(1, 6)
     ]
-    assert shown[8:] == [f"  … {lines - 5} more reject(s)"]
+    assert shown[8:] == [f"  … {lines - 5} more rejects"]
     assert peak < 120, f"peak RSS {peak:.0f} MiB previewing 300 MB of invalid lines"

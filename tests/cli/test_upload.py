@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 import pytest
 
+from arthur_capture.arthur.schema import ModelSchema
 from arthur_capture.cli import main
+from arthur_capture.testing import LocalArthur
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ARTHUR = Path(__file__).resolve().parents[2] / "fixtures" / "arthur"
 CHURN = ARTHUR / "churn_binary.jsonl"
@@ -49,10 +55,8 @@ def test_validate_counts_failures_by_reason_with_examples(
     assert code == 1
     assert err == ""
     lines = out.splitlines()
-    assert lines[0] == (
-        "6 of 12 inference(s) in 8 event line(s) fit the model; 6 inference(s) would be "
-        "refused, 1 line(s) could not be read"
-    )
+    assert lines[0].startswith("10 lines: 8 events, 1 blank, 1 rejected; 6 records")
+    assert "6 inferences rejected" in lines[0]
     counts = [line for line in lines if line.startswith("  ") and not line.startswith("    ")]
     assert counts == [
         "  id_too_long: 2",
@@ -67,8 +71,6 @@ def test_validate_counts_failures_by_reason_with_examples(
     assert "'account_length' (INTEGER)" in out
     assert any(e.startswith(f"{CHURN}:5: inference 1 (cust-batch-7_1)") for e in examples)
     assert any(e.startswith(f"{CHURN}:6: line is not valid JSON") for e in examples)
-    assert lines[-1].startswith("10 lines: 8 events, 1 blank, 1 rejected; 6 records")
-    assert "6 inferences rejected" in lines[-1]
 
 
 def test_validate_limits_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,11 +91,9 @@ def test_validate_exits_0_when_everything_fits(
     good = good_lines_only(tmp_path)
     code, out, _ = run(["validate", str(good), "--schema", str(CHURN_MODEL)], capsys)
     assert code == 0
-    assert out.splitlines()[0] == (
-        "3 of 3 inference(s) in 2 event line(s) fit the model; 0 inference(s) would be refused, "
-        "0 line(s) could not be read"
-    )
-    assert len(out.splitlines()) == 2
+    assert out.splitlines() == [
+        "2 lines: 2 events, 0 blank, 0 rejected; 3 records, 0 inferences rejected"
+    ]
 
 
 def test_validate_several_files_and_a_bare_attribute_list(
@@ -102,7 +102,7 @@ def test_validate_several_files_and_a_bare_attribute_list(
     attributes = ARTHUR / "churn_binary.attributes.json"
     code, out, _ = run(["validate", str(CHURN), str(CHURN), "--schema", str(attributes)], capsys)
     assert code == 1
-    assert out.splitlines()[0].startswith("12 of 24 inference(s) in 16 event line(s)")
+    assert out.splitlines()[0].startswith("20 lines: 16 events, 2 blank, 2 rejected; 12 records")
     assert "  invalid_value: 4" in out.splitlines()
 
 
@@ -137,7 +137,8 @@ def test_an_unreadable_schema_file_is_one_sentence(
     ("content", "fragment"),
     [
         ("{not json", "the model schema is not valid JSON"),
-        ('{"id": "m"}', "not an Arthur model or attribute list: attributes"),
+        ('{"id": "m"}', "a model without its attributes (Arthur adds them when asked with"),
+        ('{"attributes": {}}', "not an Arthur model or attribute list: attributes"),
         (
             json.dumps(
                 [
@@ -253,7 +254,7 @@ def test_convert_parquet_writes_files(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, err = run([*argv, "--format", "parquet", "-o", str(target)], capsys)
     assert code == 1
     assert out == ""
-    assert "wrote 1 Parquet file(s)" in err
+    assert "wrote 1 Parquet file" in err
     table = pq.read_table(target)
     assert table.column_names == [
         "partner_inference_id",
@@ -298,10 +299,12 @@ def test_convert_without_a_schema_keeps_column_names(
 
 
 def test_preview_with_a_schema_shows_attribute_names(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     good = good_lines_only(tmp_path)
-    code, out, _ = run(["preview", str(good), "--schema", str(CHURN_MODEL)], capsys)
+    argv = ["preview", str(good), "--schema", str(CHURN_MODEL)]
+    code, out, _ = run([*argv, "--columns", "account_length,churn_true_score"], capsys)
     assert code == 0
     header = out.splitlines()[0]
     assert "partner_inference_id" in header
@@ -328,6 +331,20 @@ def capture(i: int) -> str:
 
 def captures_file(path: Path, numbers: range) -> Path:
     path.write_text("".join(capture(i) + "\n" for i in numbers))
+    return path
+
+
+CAPTURE_ATTRIBUTES = [
+    {"name": "x", "stage": "PIPELINE_INPUT", "value_type": "INTEGER", "position": 0},
+    {"name": "score", "stage": "PREDICTED_VALUE", "value_type": "FLOAT", "position": 0},
+]
+"""The model of :func:`capture`'s lines: one input, one score."""
+
+
+def capture_model(tmp_path: Path) -> Path:
+    """The model of :func:`capture`'s lines as a ``--schema`` file."""
+    path = tmp_path / "capture.model.json"
+    path.write_text(json.dumps({"id": "m1", "is_batch": False, "attributes": CAPTURE_ATTRIBUTES}))
     return path
 
 
@@ -404,6 +421,7 @@ def test_upload_summary_holds_the_whole_account(
     summary.parent.mkdir()
     with HostileArthur("few_results", UPLOAD_TOKEN) as srv:
         argv = [str(path), "--host", srv.url, "--model-id", "m1", "--chunk-size", "10"]
+        argv += ["--schema", str(capture_model(tmp_path))]
         code, out, err = upload([*argv, "--summary", str(summary)], capsys, monkeypatch)
     assert code == 1
     document = json.loads(summary.read_text())
@@ -446,6 +464,7 @@ def test_upload_names_the_lines_and_files_it_did_not_read(
     with HostileArthur("auth_midway", UPLOAD_TOKEN, auth_after=1) as srv:
         argv = [str(first), str(second), str(third), "--host", srv.url, "--model-id", "m1"]
         argv += ["--chunk-size", "5", "--summary", str(summary)]
+        argv += ["--schema", str(capture_model(tmp_path))]
         code, out, err = upload(argv, capsys, monkeypatch)
     assert code == 2
     assert err.strip() == (
@@ -486,9 +505,216 @@ def test_upload_strict_stop_names_the_lines_not_read(
     path.write_text("\n".join(lines) + "\n")
     with HostileArthur("ok", UPLOAD_TOKEN) as srv:
         argv = [str(path), "--host", srv.url, "--model-id", "m1", "--strict"]
+        argv += ["--schema", str(capture_model(tmp_path))]
         code, out, err = upload(argv, capsys, monkeypatch)
     assert code == 1
     assert "stopped (--strict)" in err
     assert f"not read: {path}: 2 line(s) after line 4" in out.splitlines()
-    assert "arthur: " in out
-    assert " not sent of 3 " in out
+    assert "3 records to Arthur: " in out
+
+
+# --- upload: the model's schema fetched from Arthur, plain http, 401/403 ---------------------
+
+HOUSING = ARTHUR / "regression_housing.jsonl"
+HOUSING_MODEL = ARTHUR / "regression_housing.model.json"
+HOUSING_ID = "m-housing"
+PLAIN_HOST = "arthur-plain.test"
+"""A host name that is not loopback; the tests resolve it to 127.0.0.1."""
+
+
+@pytest.fixture
+def housing() -> Iterator[LocalArthur]:
+    schema = ModelSchema.load(HOUSING_MODEL)
+    with LocalArthur(
+        schema, model_id=HOUSING_ID, token=UPLOAD_TOKEN, organization_id="org-1"
+    ) as srv:
+        yield srv
+
+
+def one_line(err: str) -> str:
+    assert err.endswith("\n")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert UPLOAD_TOKEN not in err
+    return err.removeprefix("arthur-capture: ").rstrip("\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def upload_account(
+    argv: list[str],
+    summary: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[int, str, str, dict[str, Any]]:
+    """``upload`` with ``--summary``: exit status, stdout, stderr, and the account it wrote."""
+    code, out, err = upload([*argv, "--summary", str(summary)], capsys, monkeypatch)
+    document: dict[str, Any] = json.loads(summary.read_text())
+    return code, out, err, dict(document["account"])
+
+
+def test_upload_without_a_schema_fetches_it_before_sending(
+    housing: LocalArthur,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = [str(HOUSING), "--host", housing.url, "--model-id", HOUSING_ID, "--no-progress"]
+    code, out, err, counts = upload_account(argv, tmp_path / "s.json", capsys, monkeypatch)
+    assert code == 1  # the fixture's rejects: mapped and checked before anything is sent
+    assert (counts["accepted"], counts["refused"]) == (5, 0)
+    requests = [(r.method, r.path) for r in housing.requests]
+    model = f"/api/v3/models/{HOUSING_ID}"
+    assert requests == [("GET", model), ("POST", f"{model}/inferences")]
+    names = {a.name for a in housing.schema.attributes}
+    assert len(housing.inferences) == 5
+    for record in housing.inferences.values():
+        assert set(record["inference_data"]) <= names
+        assert not any(k.startswith(("input_", "output_")) for k in record["inference_data"])
+    housing.reset()
+    with_file = upload([*argv, "--schema", str(HOUSING_MODEL)], capsys, monkeypatch)
+    assert (code, out, err) == with_file  # the same account as with --schema
+    assert housing.request_count("GET") == 0  # with --schema: no GET
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (
+            "404",
+            (
+                "cannot fetch the model's schema, which upload needs without --schema: model "
+                "'m-none' not found at {url} (Arthur answered 404: no model with id 'm-none'); "
+                "check --model-id, or pass --schema MODEL.json (arthur-capture schema -o "
+                "MODEL.json writes it)"
+            ),
+        ),
+        (
+            "401",
+            (
+                "cannot fetch the model's schema, which upload needs without --schema: Arthur "
+                "answered 401 for model 'm-housing': the token in ARTHUR_ACCESS_TOKEN is missing, "
+                "wrong or expired (missing or invalid Authorization header (send the raw token))"
+            ),
+        ),
+        (
+            "403",
+            (
+                "cannot fetch the model's schema, which upload needs without --schema: Arthur "
+                "answered 403 for model 'm-housing': the token in ARTHUR_ACCESS_TOKEN may not "
+                "read this model (the token has no access to this organization); fetch the "
+                "schema with a token that may (arthur-capture schema -o MODEL.json) and pass "
+                "--schema MODEL.json"
+            ),
+        ),
+        (
+            "unreachable",
+            (
+                "cannot fetch the model's schema, which upload needs without --schema: cannot "
+                "reach Arthur at {url} for model 'm-housing': cannot connect: "
+            ),
+        ),
+    ],
+)
+def test_upload_that_cannot_fetch_the_schema_stops_in_one_line(
+    housing: LocalArthur,
+    case: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, model, extra = housing.url, HOUSING_ID, ["--attempts", "1"]
+    monkeypatch.setenv("ARTHUR_ACCESS_TOKEN", UPLOAD_TOKEN)
+    if case == "404":
+        model = "m-none"
+    elif case == "401":
+        monkeypatch.setenv("ARTHUR_ACCESS_TOKEN", "wrong-token")
+    elif case == "403":
+        extra += ["--org-id", "org-2"]
+    else:
+        url = f"http://127.0.0.1:{free_port()}"
+    argv = ["upload", str(HOUSING), "--host", url, "--model-id", model, *extra]
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "")
+    line = one_line(err)
+    assert line.startswith(expected.format(url=url))
+    assert housing.request_count("POST") == 0  # nothing was sent
+    assert housing.request_count() == (0 if case == "unreachable" else 1)  # never retried
+
+
+def test_upload_of_a_fetched_batch_model_needs_a_batch_id(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = ModelSchema.load(BATCH_MODEL)
+    with LocalArthur(schema, model_id="m-batch", token=UPLOAD_TOKEN) as srv:
+        argv = [str(BATCH), "--host", srv.url, "--model-id", "m-batch"]
+        code, out, err = upload(argv, capsys, monkeypatch)
+        assert (code, out) == (2, "")
+        assert one_line(err) == "the model is a batch model: give --batch-id."
+        assert srv.request_count("POST") == 0
+        code, out, _ = upload([*argv, "--batch-id", "w5", "--no-progress"], capsys, monkeypatch)
+        assert code == 1  # the fixture's rejects
+        assert {r["batch_id"] for r in srv.inferences.values()} == {"w5"}
+
+
+@pytest.mark.parametrize(
+    ("token", "org", "status"), [("wrong-token", "org-1", 401), (UPLOAD_TOKEN, "org-2", 403)]
+)
+def test_upload_401_or_403_stops_in_one_line_and_is_never_retried(
+    housing: LocalArthur,
+    token: str,
+    org: str,
+    status: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``--schema`` (no GET first), the first chunk gets it: the account, and one line."""
+    monkeypatch.setenv("ARTHUR_ACCESS_TOKEN", token)
+    argv = ["upload", str(HOUSING), "--host", housing.url, "--model-id", HOUSING_ID]
+    argv += ["--schema", str(HOUSING_MODEL), "--org-id", org, "--no-progress"]
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert one_line(err).startswith(f"Arthur answered {status}: the token ")
+    assert housing.request_count() == 1  # not retried
+    assert housing.inferences == {}
+    assert out  # the account is still printed
+
+
+def test_upload_plain_http_to_a_host_that_is_not_loopback_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = good_lines_only(tmp_path)
+    argv = [str(good), "--host", "http://arthur.example", "--model-id", "m"]
+    code, out, err = upload(argv, capsys, monkeypatch)
+    assert (code, out) == (2, "")
+    assert one_line(err) == (
+        "refusing to send the token over plain http to arthur.example; use https, or pass "
+        "--allow-insecure to send it unencrypted"
+    )
+
+
+def test_upload_allow_insecure_warns_once_and_sends(
+    housing: LocalArthur, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == PLAIN_HOST else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for proxy in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    host = f"http://{PLAIN_HOST}:{housing.port}"
+    argv = [str(HOUSING), "--host", host, "--model-id", HOUSING_ID, "--allow-insecure"]
+    code, _, err = upload([*argv, "--no-progress"], capsys, monkeypatch)
+    assert code == 1  # the fixture's rejects
+    assert one_line(err) == (
+        f"warning: --allow-insecure: the token goes to {PLAIN_HOST} over plain http, unencrypted"
+    )
+    assert len(housing.inferences) == 5
+    assert housing.request_count("GET") == 1

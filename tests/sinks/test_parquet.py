@@ -420,7 +420,7 @@ def test_cli_chunk_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     argv = ["convert", str(ARTHUR / "churn_binary.jsonl"), "--format", "parquet", "-o"]
     argv += [str(target), "--schema", str(ARTHUR / "churn_binary.model.json"), "--chunk-rows", "4"]
     assert main(argv) == 1  # the fixture has rejects; the good records are still written
-    assert "wrote 2 Parquet file(s)" in capsys.readouterr().err
+    assert "wrote 2 Parquet files" in capsys.readouterr().err
     files = sorted(tmp_path.glob("churn-*.parquet"))
     assert [f.name for f in files] == ["churn-00000.parquet", "churn-00001.parquet"]
     assert [pq.read_metadata(f).num_rows for f in files] == [4, 2]

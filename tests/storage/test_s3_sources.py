@@ -448,7 +448,7 @@ def test_upload_reads_a_prefix_and_names_the_objects_it_did_not_read(
 ) -> None:
     pytest.importorskip("httpx")
     from tests.arthur.hostile import HostileArthur
-    from tests.cli.test_upload import UPLOAD_TOKEN, capture, upload
+    from tests.cli.test_upload import UPLOAD_TOKEN, capture, capture_model, upload
 
     for name, numbers in (("a.jsonl", range(20)), ("b.jsonl", range(20, 27))):
         put(s3_bucket, f"pre/{name}", "".join(capture(i) + "\n" for i in numbers).encode())
@@ -456,6 +456,7 @@ def test_upload_reads_a_prefix_and_names_the_objects_it_did_not_read(
     with HostileArthur("auth_midway", UPLOAD_TOKEN, auth_after=1) as srv:
         argv = [f"{s3_bucket.uri}/pre", "--host", srv.url, "--model-id", "m1"]
         argv += ["--chunk-size", "5", "--summary", str(summary)]
+        argv += ["--schema", str(capture_model(tmp_path))]  # else upload fetches it first
         code, out, err = upload(argv, capsys, monkeypatch)
     assert code == 2
     assert "Traceback" not in err

@@ -317,12 +317,101 @@ def test_file_upload_needs_multipart_and_a_readable_file(http: httpx.Client) -> 
 
 
 def test_get_model_returns_the_schema(http: httpx.Client) -> None:
-    answer = http.get(f"/models/{MODEL}").json()
+    answer = http.get(f"/models/{MODEL}", params={"expand": "attributes"}).json()
     assert answer["id"] == MODEL
     assert [a["name"] for a in answer["attributes"]] == ["age", "city", "segment", "score", "label"]
     assert (
         ModelSchema.from_json(json.dumps(answer)).by_name().keys() == make_schema().by_name().keys()
     )
+
+
+MODEL_FIELDS = [
+    "id",
+    "partner_model_id",
+    "input_type",
+    "output_type",
+    "display_name",
+    "description",
+    "is_batch",
+    "version_sequence_num",
+    "status",
+    "created_at",
+    "updated_at",
+]
+"""The fields of Arthur's model answer, before ``attributes``."""
+
+
+def test_get_model_answers_as_arthur_does(http: httpx.Client) -> None:
+    """``?expand=attributes``: the model's fields, then every attribute with all its fields."""
+    answer = http.get(f"/models/{MODEL}", params={"expand": "attributes"}).json()
+    assert list(answer) == [*MODEL_FIELDS, "attributes"]
+    assert (answer["input_type"], answer["output_type"], answer["is_batch"]) == (
+        "TABULAR",
+        "MULTICLASS",  # an INTEGER label
+        False,
+    )
+    first = answer["attributes"][0]
+    assert list(first) == [
+        "id",
+        "name",
+        "label",
+        "value_type",
+        "stage",
+        "position",
+        "categorical",
+        "min_range",
+        "max_range",
+        "monitor_for_bias",
+        "categories",
+        "bins",
+        "is_unique",
+        "is_positive_predicted_attribute",
+        "attribute_link",
+        "gt_class_link",
+        "implicit",
+    ]
+    assert first["id"] != answer["attributes"][1]["id"]
+    assert (first["name"], first["stage"], first["value_type"], first["position"]) == (
+        "age",
+        "PIPELINE_INPUT",
+        "FLOAT",
+        0,
+    )
+    assert (first["categorical"], first["label"], first["categories"]) == (False, None, None)
+    loaded = ModelSchema.from_json(answer)
+    assert [a.name for a in loaded.attributes] == [a.name for a in make_schema().attributes]
+    # without expand=attributes, Arthur answers the model's fields only
+    assert list(http.get(f"/models/{MODEL}").json()) == MODEL_FIELDS
+
+
+def test_get_model_refuses_an_unknown_model_and_a_wrong_token(
+    arthur: LocalArthur, http: httpx.Client
+) -> None:
+    unknown = http.get("/models/other", params={"expand": "attributes"})
+    assert unknown.status_code == 404
+    assert "other" in unknown.json()["message"]
+    wrong = http.get(
+        f"/models/{MODEL}", params={"expand": "attributes"}, headers={"Authorization": "nope"}
+    )
+    assert wrong.status_code == 401
+    assert arthur.request_count("GET") == 2
+
+
+def test_get_model_answers_the_model_fields_it_was_given() -> None:
+    document = {"display_name": "Churn", "partner_model_id": "churn-1", "id": "ignored"}
+    with LocalArthur(
+        make_schema(is_batch=True), model_id=MODEL, token=TOKEN, model=document
+    ) as srv:
+        url = f"{srv.url}/api/v3/models/{MODEL}?expand=attributes"
+        answer = httpx.get(url, headers={"Authorization": TOKEN}).json()
+    assert answer == srv.model_document()
+    assert (answer["id"], answer["display_name"], answer["partner_model_id"]) == (
+        MODEL,
+        "Churn",
+        "churn-1",
+    )
+    assert answer["is_batch"] is True
+    assert ModelSchema.from_json(answer).is_batch
 
 
 def test_unknown_routes_and_methods(http: httpx.Client) -> None:
