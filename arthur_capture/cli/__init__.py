@@ -1,9 +1,9 @@
-"""The ``arthur-capture`` command: preview, convert, validate, upload and export capture files.
+"""The ``arthur-capture`` command: preview, convert, validate, upload, export and report.
 
 One module per command (:mod:`.preview`, :mod:`.convert`, :mod:`.validate`, :mod:`.upload`,
-:mod:`.export`, :mod:`.schema` (a model's attributes fetched from Arthur), and
-:mod:`.check_config`, :mod:`.check_triggers` for the AWS deployment), and what
-they share in :mod:`._common`.
+:mod:`.export`, :mod:`.report` (an HTML page of the captures), :mod:`.schema` (a model's
+attributes fetched from Arthur), and :mod:`.check_config`, :mod:`.check_triggers` for the AWS
+deployment), and what they share in :mod:`._common`.
 
 Exit status: 0 when nothing was rejected, 1 when something was (good records are
 still written), 2 for usage and I/O errors (a file or stdout that cannot be written
