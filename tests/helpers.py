@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from arthur_capture import CaptureSide, InferenceRecord
 from tests.conftest import ROOT
 
@@ -82,3 +84,42 @@ def run_cli_measured(folder: Path, *args: str) -> tuple[int, float, Path, str]:
     )
     child = json.loads(launched.stdout)
     return child["status"], child["maxrss_kib"] / 1024, out, err.read_text(encoding="utf-8")
+
+
+def capture_line(
+    request: str,
+    response: str,
+    *,
+    content_type: str = "text/csv",
+    encoding: str = "CSV",
+    event_id: str = "e-1",
+    inference_id: str | None = None,
+    when: str = "2024-03-01T09:15:00Z",
+) -> bytes:
+    """One capture line (with its newline), both sides of one content type and encoding."""
+    meta: dict[str, Any] = {"eventId": event_id, "inferenceTime": when}
+    if inference_id is not None:
+        meta["inferenceId"] = inference_id
+    return (
+        orjson.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {
+                        "observedContentType": content_type,
+                        "mode": "INPUT",
+                        "data": request,
+                        "encoding": encoding,
+                    },
+                    "endpointOutput": {
+                        "observedContentType": content_type,
+                        "mode": "OUTPUT",
+                        "data": response,
+                        "encoding": encoding,
+                    },
+                },
+                "eventMetadata": meta,
+                "eventVersion": "0",
+            }
+        )
+        + b"\n"
+    )

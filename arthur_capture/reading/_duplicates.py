@@ -129,16 +129,19 @@ class SeenIds:
             else:
                 ranges.append((where, count))
 
+    def _place(self, line_number: int) -> int:
+        """Where a line of the current source is (one new int per line, kept by its first IDs)."""
+        if self._source < 0:
+            self.begin("<lines>")
+        return (line_number << _SOURCE_BITS) | self._source
+
     def note(self, line_number: int, base: str, count: int) -> list[tuple[int, str, int]]:
         """Note the IDs of a call of ``count`` inferences named after ``base``, all emitted.
 
         Returns:
             The repeats among them: ``(index, partner ID, where it was first read)``.
         """
-        if self._source < 0:
-            self.begin("<lines>")
-        # one new int per line: the place of every ID this line reads first
-        where = (line_number << _SOURCE_BITS) | self._source
+        where = self._place(line_number)
         repeats: list[tuple[int, str, int]] = []
         if count == 1:
             first = self._note(base, where)
@@ -156,9 +159,7 @@ class SeenIds:
         Returns:
             The repeats among them: ``(index, partner ID, where it was first read)``.
         """
-        if self._source < 0:
-            self.begin("<lines>")
-        where = (line_number << _SOURCE_BITS) | self._source
+        where = self._place(line_number)
         repeats: list[tuple[int, str, int]] = []
         for index, pid in emitted:
             first = self._note(pid, where)

@@ -8,12 +8,12 @@ pytest's size. The inputs are generated into ``tmp_path``; nothing here is timed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
 
-from tests.helpers import run_cli_measured
+from tests.helpers import capture_line, run_cli_measured
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,25 +27,14 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, float, Path, str]:
 
 
 def _line(request: str, response: str, content_type: str, encoding: str) -> bytes:
-    event: dict[str, Any] = {
-        "captureData": {
-            "endpointInput": {
-                "observedContentType": content_type,
-                "mode": "INPUT",
-                "data": request,
-                "encoding": encoding,
-            },
-            "endpointOutput": {
-                "observedContentType": content_type,
-                "mode": "OUTPUT",
-                "data": response,
-                "encoding": encoding,
-            },
-        },
-        "eventMetadata": {"eventId": "big-call", "inferenceTime": "2024-03-05T15:20:41Z"},
-        "eventVersion": "0",
-    }
-    return orjson.dumps(event) + b"\n"
+    return capture_line(
+        request,
+        response,
+        content_type=content_type,
+        encoding=encoding,
+        event_id="big-call",
+        when="2024-03-05T15:20:41Z",
+    )
 
 
 def _csv_call(path: Path, rows: int, row: str) -> Path:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tests.helpers import capture_line as event
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -29,45 +31,6 @@ SCHEMA: dict[str, Any] = {
         {"name": "score", "stage": "PREDICTED_VALUE", "value_type": "FLOAT", "position": 0},
     ],
 }
-
-
-def event(
-    request: str,
-    response: str,
-    *,
-    content_type: str = "text/csv",
-    encoding: str = "CSV",
-    event_id: str = "e-1",
-    inference_id: str | None = None,
-    when: str = "2024-03-01T09:15:00Z",
-) -> bytes:
-    """One capture line (with its newline)."""
-    meta: dict[str, Any] = {"eventId": event_id, "inferenceTime": when}
-    if inference_id is not None:
-        meta["inferenceId"] = inference_id
-    return (
-        orjson.dumps(
-            {
-                "captureData": {
-                    "endpointInput": {
-                        "observedContentType": content_type,
-                        "mode": "INPUT",
-                        "data": request,
-                        "encoding": encoding,
-                    },
-                    "endpointOutput": {
-                        "observedContentType": content_type,
-                        "mode": "OUTPUT",
-                        "data": response,
-                        "encoding": encoding,
-                    },
-                },
-                "eventMetadata": meta,
-                "eventVersion": "0",
-            }
-        )
-        + b"\n"
-    )
 
 
 def csv_field(text: str) -> str:

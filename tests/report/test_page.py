@@ -11,7 +11,8 @@ import pytest
 from arthur_capture.report import LEDGER_FIELDS, build_report
 from arthur_capture.report._page import _json_for_script, _script_safe
 from tests.conftest import FIXTURES, ROOT
-from tests.report.captures import ENDPOINT, NAUGHTY, event, naughty_capture
+from tests.helpers import capture_line as event
+from tests.report.captures import ENDPOINT, NAUGHTY, naughty_capture
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -24,7 +24,8 @@ from arthur_capture.report._stats import (
     endpoint_variant,
     failed_attributes,
 )
-from tests.report.captures import SCHEMA, event
+from tests.helpers import capture_line as event
+from tests.report.captures import SCHEMA
 
 if TYPE_CHECKING:
     from arthur_capture.records import Call
