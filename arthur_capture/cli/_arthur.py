@@ -24,6 +24,7 @@ __all__ = [
     "TOKEN_ENV",
     "add_connection",
     "check_host",
+    "connection",
     "fetch_failure",
     "fetch_model",
     "seconds",
@@ -55,6 +56,20 @@ def seconds(text: str) -> float:
         msg = f"must be a positive, finite number of seconds, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def connection(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """Arthur's address, the model ID and the organization ID, from the options or the env.
+
+    Raises:
+        UsageError: The address or the model ID is given neither way.
+    """
+    host = args.host or os.environ.get("ARTHUR_HOST")
+    model_id = args.model_id or os.environ.get("ARTHUR_MODEL_ID")
+    org_id = args.org_id or os.environ.get("ARTHUR_ORGANIZATION_ID") or None
+    if not host or not model_id:
+        raise UsageError("give --host and --model-id (or set ARTHUR_HOST and ARTHUR_MODEL_ID).")
+    return host, model_id, org_id
 
 
 def add_connection(parser: argparse.ArgumentParser) -> None:

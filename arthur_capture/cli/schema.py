@@ -11,7 +11,6 @@ found, Arthur not reachable, and an answer that is no usable schema (one sentenc
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, Final
 
@@ -19,7 +18,6 @@ import orjson
 
 from arthur_capture.cli import _arthur
 from arthur_capture.cli._common import EXIT_OK, UsageError, open_out
-from arthur_capture.dependencies import require
 
 if TYPE_CHECKING:
     import argparse
@@ -68,13 +66,7 @@ def uses_stdout(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``schema``; returns the exit status."""
-    for module in ("httpx", "tenacity"):  # one sentence naming the extra when missing
-        require(module, "schema")
-    host = args.host or os.environ.get("ARTHUR_HOST")
-    model_id = args.model_id or os.environ.get("ARTHUR_MODEL_ID")
-    org_id = args.org_id or os.environ.get("ARTHUR_ORGANIZATION_ID") or None
-    if not host or not model_id:
-        raise UsageError("give --host and --model-id (or set ARTHUR_HOST and ARTHUR_MODEL_ID).")
+    host, model_id, org_id = _arthur.connection(args)
     if args.attempts < 1:
         raise UsageError("--attempts must be positive")
     token = _arthur.token_from_env("that may read the model")

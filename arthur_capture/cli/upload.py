@@ -202,11 +202,7 @@ def run(args: argparse.Namespace) -> int:
             f"set {TOKEN_ENV} to an Arthur API token with raw_data write access "
             "(it is never taken from the command line)."
         )
-    host = args.host or os.environ.get("ARTHUR_HOST")
-    model_id = args.model_id or os.environ.get("ARTHUR_MODEL_ID")
-    org_id = args.org_id or os.environ.get("ARTHUR_ORGANIZATION_ID") or None
-    if not host or not model_id:
-        return _fail("give --host and --model-id (or set ARTHUR_HOST and ARTHUR_MODEL_ID).")
+    host, model_id, org_id = _arthur.connection(args)
     if args.close_batch and not args.batch_id:
         return _fail("--close-batch needs --batch-id.")
     if args.summary:  # always a file: `--summary -` names a file called "-"
